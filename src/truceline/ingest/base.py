@@ -1,0 +1,64 @@
+"""The ingest adapter interface.
+
+An adapter turns one file of a field format into normalised records. It has a
+cheap probe, :meth:`IngestAdapter.can_read`, that looks only at the file name and
+its first bytes (as ObsPy's ``_is_sac`` or xarray's ``guess_can_open`` do), and a
+reader, :meth:`IngestAdapter.read`, that yields records in file order.
+
+Readers must raise :class:`truceline.model.RecordError` naming the file, the
+record (1-based line number, or feature index) and the field for any bad
+record; the ingest pipeline then refuses the whole file, so nothing is half
+written.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+from truceline.model.observation import Observation
+from truceline.model.sensor import Sensor
+
+__all__ = ["PROBE_BYTES", "IngestAdapter", "Record"]
+
+#: How many leading bytes of a file the probe sees.
+PROBE_BYTES = 4096
+
+#: What a reader yields: sensor descriptions and observations.
+Record = Observation | Sensor
+
+
+class IngestAdapter(ABC):
+    """A reader for one field format.
+
+    Subclasses set :attr:`name` (short, used on the command line and in the log)
+    and :attr:`description` (one line shown when listing formats).
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def can_read(cls, path: Path, head: bytes) -> bool:
+        """Return whether this adapter reads the file, looking only at cheap clues.
+
+        Parameters
+        ----------
+        path
+            The file (its name and suffix may be used; do not read it again).
+        head
+            Up to :data:`PROBE_BYTES` leading bytes of the file.
+        """
+
+    @abstractmethod
+    def read(self, path: Path) -> Iterator[Record]:
+        """Yield the file's records in order.
+
+        Raises
+        ------
+        truceline.model.RecordError
+            For a bad record, naming file, record and field.
+        """
