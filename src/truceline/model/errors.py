@@ -52,9 +52,7 @@ class RecordError(TrucelineError, ValueError):
         prefix = ", ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
 
-    def located(
-        self, *, file: str | None = None, record: int | str | None = None
-    ) -> RecordError:
+    def located(self, *, file: str | None = None, record: int | str | None = None) -> RecordError:
         """Return a copy with the file and/or record filled in where unknown."""
         return RecordError(
             self.message,

@@ -77,6 +77,7 @@ class Sensor:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Sensor:
         """Rebuild from :meth:`to_dict` output."""
+
         def opt_float(key: str) -> float | None:
             value = data.get(key)
             if value in (None, ""):

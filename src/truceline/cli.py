@@ -1,0 +1,437 @@
+"""The ``truceline`` command line.
+
+Every command takes ``--home DIR`` (default ``$TRUCELINE_HOME``, else
+``./.truceline``): the directory holding the evidence log and its store.
+Commands that print records take ``--json`` for machine-readable output.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from truceline.model.errors import TrucelineError
+from truceline.model.timeutil import parse_utc
+from truceline.store.base import BBox, Query
+from truceline.workspace import Workspace, resolve_home
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="truceline",
+    help="Ceasefire monitoring and verification with drones, ground sensors and satellites.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+agreement_app = typer.Typer(help="Validate and register ceasefire agreements.", no_args_is_help=True)
+log_app = typer.Typer(help="The tamper-evident evidence log.", no_args_is_help=True)
+store_app = typer.Typer(help="The projection store.", no_args_is_help=True)
+app.add_typer(agreement_app, name="agreement")
+app.add_typer(log_app, name="log")
+app.add_typer(store_app, name="store")
+
+console = Console(stderr=True)
+out = Console(soft_wrap=True)
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        help="Home directory of the log and store [default: $TRUCELINE_HOME or ./.truceline]",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _open(home: Path | None) -> Workspace:
+    try:
+        return Workspace(resolve_home(home))
+    except TrucelineError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal,
+    )
+
+
+def _query(since: str | None, until: str | None, bbox: str | None) -> Query:
+    try:
+        return Query(
+            since=parse_utc(since) if since else None,
+            until=parse_utc(until) if until else None,
+            bbox=BBox.parse(bbox) if bbox else None,
+        )
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
+
+
+# -- ingest --------------------------------------------------------------------------------
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories to ingest.")],
+    home: HomeOption = None,
+    format_name: Annotated[
+        str | None, typer.Option("--format", help="Force an ingest format (see 'formats').")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ingest field data files; the format of each file is detected by probing."""
+    from truceline.ingest.pipeline import ingest_file
+
+    files = _expand(paths)
+    results = []
+    with _open(home) as workspace, _progress() as progress:
+        task = progress.add_task("ingest", total=len(files))
+        for path in files:
+            try:
+                result = ingest_file(workspace, path, format_name=format_name)
+            except TrucelineError as exc:
+                raise _fail(str(exc)) from None
+            results.append(result)
+            progress.advance(task)
+    if as_json:
+        out.print_json(
+            data=[
+                {
+                    "path": str(r.path),
+                    "format": r.format,
+                    "artifact": r.artifact,
+                    "records": r.records,
+                    "new": r.new,
+                    "duplicates": r.duplicates,
+                    "log_size": r.log_size,
+                    "root_hash": r.root_hash,
+                }
+                for r in results
+            ]
+        )
+        return
+    for r in results:
+        out.print(f"{r.path}: {r.format}, {r.records} records, {r.new} new, {r.duplicates} known")
+
+
+def _expand(paths: Sequence[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file()))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise _fail(f"{path}: no such file or directory", 2)
+    return files
+
+
+@app.command()
+def formats(home: HomeOption = None) -> None:
+    """List the ingest formats known (built-in and plugins)."""
+    from truceline.ingest.registry import adapters
+
+    for adapter in adapters():
+        out.print(f"{adapter.name:12s} {adapter.description}")
+
+
+# -- agreement -----------------------------------------------------------------------------
+@agreement_app.command("check")
+def agreement_check(
+    file: Annotated[Path, typer.Argument(help="Agreement YAML file.")],
+    home: HomeOption = None,
+) -> None:
+    """Validate an agreement file; every problem is printed with its field path."""
+    from truceline.agreement import check_agreement
+
+    issues = check_agreement(file)
+    if issues:
+        for issue in issues:
+            out.print(f"{file}: {issue}", highlight=False)
+        raise _fail(f"{file}: {len(issues)} problem(s)")
+    out.print(f"{file}: OK")
+
+
+@agreement_app.command("add")
+def agreement_add(
+    file: Annotated[Path, typer.Argument(help="Agreement YAML file.")],
+    home: HomeOption = None,
+) -> None:
+    """Validate an agreement version and append it to the evidence log."""
+    from truceline.agreement import AgreementError
+    from truceline.runs import add_agreement
+
+    with _open(home) as workspace:
+        try:
+            added = add_agreement(workspace, file)
+        except AgreementError as exc:
+            raise _fail(str(exc)) from None
+    state = "added" if added.new else "already in the log"
+    out.print(f"{added.agreement_id} v{added.version} ({added.version_id[:16]}…): {state}")
+
+
+# -- log and store ---------------------------------------------------------------------------
+@log_app.command("verify")
+def log_verify(
+    home: HomeOption = None,
+    expect_size: Annotated[
+        int | None, typer.Option(help="Checkpoint size obtained from a trusted channel.")
+    ] = None,
+    expect_root: Annotated[
+        str | None, typer.Option(help="Checkpoint root hash (hex) for --expect-size.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Recompute every hash of the log; fail on any change, truncation or reordering."""
+    from truceline.evidence.verify import verify_log
+
+    report = verify_log(
+        resolve_home(home) / "log", expect_size=expect_size, expect_root=expect_root
+    )
+    if as_json:
+        out.print_json(
+            data={
+                "ok": report.ok,
+                "entries": report.entries,
+                "heads": report.heads,
+                "root_hash": report.root_hash,
+                "problems": report.problems,
+            }
+        )
+    else:
+        for problem in report.problems:
+            out.print(f"[red]FAIL[/] {problem}", highlight=False)
+        if report.ok:
+            out.print(
+                f"log OK: {report.entries} entries, {report.heads} signed tree heads, "
+                f"root {report.root_hash}"
+            )
+    if not report.ok:
+        raise _fail(f"evidence log verification failed ({len(report.problems)} problem(s))")
+
+
+@store_app.command("rebuild")
+def store_rebuild(home: HomeOption = None) -> None:
+    """Recreate the store from the log and check it equals the previous content."""
+    from truceline.runs import rebuild_store
+
+    with _open(home) as workspace:
+        old, new, problems = rebuild_store(workspace)
+    out.print(f"store digest before: {old}\nstore digest after:  {new}")
+    if problems:
+        for problem in problems:
+            out.print(f"[red]DIFF[/] {problem}", highlight=False)
+        raise _fail("rebuilt store differs from the previous one")
+    out.print("rebuilt store is identical")
+
+
+# -- run, status, queries --------------------------------------------------------------------
+@app.command()
+def run(
+    home: HomeOption = None,
+    agreement: Annotated[
+        Path | None, typer.Option(help="Register this agreement file first.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="JSON file of fusion parameters (see FusionConfig).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fuse all observations into events and judge them against the agreement."""
+    from truceline.fusion import FusionConfig
+    from truceline.runs import add_agreement, execute_run
+
+    fusion_config = FusionConfig()
+    if config is not None:
+        try:
+            fusion_config = FusionConfig.from_dict(json.loads(config.read_text())["fusion"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise _fail(f"{config}: {exc}") from None
+    with _open(home) as workspace:
+        if agreement is not None:
+            add_agreement(workspace, agreement)
+        outcome = execute_run(workspace, fusion_config)
+    summary = {
+        "run_id": outcome.run_id,
+        "events": len(outcome.events),
+        "findings": len(outcome.findings),
+        "unassociated_observations": len(outcome.unassociated),
+        "events_digest": outcome.events_digest,
+        "findings_digest": outcome.findings_digest,
+        "config_digest": outcome.config_digest,
+        "log_size": outcome.log_size,
+        "root_hash": outcome.root_hash,
+    }
+    if as_json:
+        out.print_json(data=summary)
+    else:
+        for key, value in summary.items():
+            out.print(f"{key:26s} {value}")
+
+
+@app.command()
+def status(home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """Counts of observations, events and findings; log size and root hash."""
+    with _open(home) as workspace:
+        counts = workspace.store.counts()
+        runs = workspace.store.runs()
+        data = {
+            "home": str(workspace.home),
+            "observations": counts["observations"],
+            "sensors": counts["sensors"],
+            "coverage": counts["coverage"],
+            "artifacts": counts["artifacts"],
+            "agreements": counts["agreements"],
+            "events": counts["events"],
+            "findings": counts["findings"],
+            "runs": counts["runs"],
+            "log": {
+                "size": workspace.log.size,
+                "root_hash": workspace.log.root_hash,
+                "tree_heads": len(workspace.log.heads),
+            },
+            "last_run": runs[-1]["id"] if runs else None,
+            "findings_digest": (runs[-1].get("result") or {}).get("findings_digest")
+            if runs
+            else None,
+        }
+    if as_json:
+        out.print_json(data=data)
+        return
+    for key, value in data.items():
+        out.print(f"{key:16s} {value}")
+
+
+SinceOption = Annotated[str | None, typer.Option(help="Only records at or after (ISO UTC).")]
+UntilOption = Annotated[str | None, typer.Option(help="Only records at or before (ISO UTC).")]
+BBoxOption = Annotated[
+    str | None, typer.Option(help="Only records inside min_lon,min_lat,max_lon,max_lat.")
+]
+
+
+@app.command()
+def events(
+    home: HomeOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    bbox: BBoxOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The current run's events."""
+    query = _query(since, until, bbox)
+    with _open(home) as workspace:
+        records = [e.to_record() for e in workspace.store.events(query)]
+    _print_records(records, as_json, ("time", "kind", "lon", "lat", "confidence", "id"))
+
+
+@app.command()
+def findings(
+    home: HomeOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    bbox: BBoxOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The current run's findings (suspected violations)."""
+    query = _query(since, until, bbox)
+    with _open(home) as workspace:
+        records = [f.to_record() for f in workspace.store.findings(query)]
+    _print_records(
+        records,
+        as_json,
+        ("time", "rule_id", "severity", "confidence", "side", "escalation_level", "id"),
+    )
+
+
+def _print_records(records: list[dict[str, Any]], as_json: bool, columns: Sequence[str]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(records, indent=1, sort_keys=True) + "\n")
+        return
+    table = Table(*columns)
+    for record in records:
+        table.add_row(*(_cell(record[c]) for c in columns))
+    out.print(table)
+    out.print(f"{len(records)} record(s)")
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, str) and len(value) == 64:
+        return value[:12] + "…"
+    return str(value)
+
+
+# -- report, simulate, demo ------------------------------------------------------------------
+@app.command()
+def report(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the report to.")],
+    home: HomeOption = None,
+) -> None:
+    """Write report.html, findings.geojson and findings.csv for the current run."""
+    from truceline.reporting import write_run_report
+
+    with _open(home) as workspace:
+        files = write_run_report(workspace, out_dir)
+    for path in files:
+        out.print(str(path))
+
+
+@app.command()
+def simulate(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the scenario to.")],
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    days: Annotated[int, typer.Option(help="Days of activity.")] = 3,
+    home: HomeOption = None,
+) -> None:
+    """Write a simulated ceasefire scenario in field formats, with truth.json."""
+    from truceline.simulate import simulate_scenario
+
+    summary = simulate_scenario(out_dir, seed=seed, days=days)
+    out.print(f"scenario written to {out_dir}: {summary}")
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("demo-out"),
+    seed: Annotated[int, typer.Option(help="Scenario seed.")] = 0,
+    days: Annotated[int, typer.Option(help="Days of activity.")] = 3,
+    home: HomeOption = None,
+) -> None:
+    """Simulate, ingest, run and report in one go, then score against the truth."""
+    from truceline.demo import run_demo
+
+    home_dir = home if home is not None else out_dir / "home"
+    try:
+        result = run_demo(out_dir, home_dir, seed=seed, days=days, console=console)
+    except TrucelineError as exc:
+        raise _fail(str(exc)) from None
+    out.print(result.summary_table())
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
