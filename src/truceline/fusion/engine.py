@@ -297,6 +297,16 @@ class _Builder:
         )
 
 
+def _explosive_kind(group: Sequence[Item]) -> str:
+    """Kind of an explosive episode, voted by its explosive members only."""
+    votes: dict[str, float] = {}
+    for item in group:
+        for key, weight in sorted(item.kind_votes.items()):
+            if key in EXPLOSIVE_FAMILIES:
+                vote(votes, key, weight)
+    return winner(votes)
+
+
 def fuse(
     observations: Sequence[tuple[str, Observation]],
     sensors: Sequence[Sensor] = (),
@@ -360,7 +370,7 @@ def fuse(
     corroborating = builder.attach(explosive_groups, corroborating)
     craters = builder.attach(explosive_groups, craters)
 
-    events = [builder.event(group) for group in explosive_groups]
+    events = [builder.event(group, _explosive_kind(group)) for group in explosive_groups]
     clusters: list[tuple[list[Item], str]] = []
     for group in builder.cluster(
         corroborating, window_s=config.thermal_cluster_window_s, extra_var_m2=0.0

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
+from truceline.model.coverage import Coverage
 from truceline.model.observation import Observation
 from truceline.model.sensor import Sensor
 
@@ -26,8 +27,8 @@ __all__ = ["PROBE_BYTES", "IngestAdapter", "Record"]
 #: How many leading bytes of a file the probe sees.
 PROBE_BYTES = 4096
 
-#: What a reader yields: sensor descriptions and observations.
-Record = Observation | Sensor
+#: What a reader yields: sensor descriptions, observations and coverage records.
+Record = Observation | Sensor | Coverage
 
 
 class IngestAdapter(ABC):

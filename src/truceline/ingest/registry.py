@@ -32,7 +32,7 @@ def adapters() -> tuple[type[IngestAdapter], ...]:
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         try:
             adapter = entry.load()
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break ingest
+        except Exception as exc:
             warnings.warn(
                 f"ingest plugin {entry.name!r} ({entry.value}) failed to load: {exc}",
                 RuntimeWarning,

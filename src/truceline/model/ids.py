@@ -29,6 +29,13 @@ def _check_finite(value: Any, path: str) -> None:
             _check_finite(item, f"{path}[{index}]")
 
 
+#: One reusable encoder: ``json.dumps`` with non-default options builds a new
+#: encoder per call, which dominates the cost for small records.
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(value: Any) -> bytes:
     """Serialise a JSON-compatible value to its canonical bytes.
 
@@ -48,9 +55,7 @@ def canonical_json(value: Any) -> bytes:
         If the value holds NaN or infinity.
     """
     try:
-        return json.dumps(
-            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        ).encode("utf-8")
+        return _ENCODER.encode(value).encode("utf-8")
     except ValueError:
         _check_finite(value, "")
         raise

@@ -42,6 +42,8 @@ def format_utc(value: datetime) -> str:
     Microseconds are written only when non-zero, so whole-second times read
     naturally (``2026-11-01T12:00:00Z``).
     """
+    if value.tzinfo is UTC:  # fast path: isoformat already omits zero microseconds
+        return value.isoformat()[:-6] + "Z"
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: truceline times must be timezone-aware UTC")
     utc = value.astimezone(UTC)

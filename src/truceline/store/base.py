@@ -128,6 +128,10 @@ class Store(ABC):
         """``(id, observation)`` pairs matching ``query``, in log order."""
 
     @abstractmethod
+    def observation_time_range(self) -> tuple[datetime, datetime] | None:
+        """Earliest start and latest end of all observations (UTC), or ``None``."""
+
+    @abstractmethod
     def sensors(self) -> list[Sensor]:
         """Current description of every sensor, sorted by id."""
 

@@ -11,6 +11,7 @@ import json
 import math
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from truceline.model.finding import Finding
 from truceline.model.location import BearingLocation, FootprintLocation, Location
 from truceline.model.observation import Observation
 from truceline.model.sensor import Sensor
-from truceline.model.timeutil import to_epoch
+from truceline.model.timeutil import from_epoch, to_epoch
 from truceline.store.base import ALL, ObservationRow, Query, Store
 
 __all__ = ["SQLiteStore"]
@@ -312,6 +313,12 @@ class SQLiteStore(Store):
             f"SELECT id, body FROM observations{where} ORDER BY seq", params
         ).fetchall()
         return [(row[0], Observation.from_dict(json.loads(row[1]))) for row in rows]
+
+    def observation_time_range(self) -> tuple[datetime, datetime] | None:
+        row = self._db.execute("SELECT MIN(t), MAX(t_end) FROM observations").fetchone()
+        if row is None or row[0] is None:
+            return None
+        return from_epoch(float(row[0])), from_epoch(float(row[1]))
 
     def sensors(self) -> list[Sensor]:
         rows = self._db.execute("SELECT body FROM sensors ORDER BY id").fetchall()

@@ -1,0 +1,154 @@
+"""``truceline demo``: simulate -> ingest -> run -> report -> score, in one go.
+
+Layout of the output directory::
+
+    DIR/scenario/    the simulated field data, agreement.yaml and truth.json
+    DIR/home/        the evidence log and store (unless --home is given)
+    DIR/report.html, findings.geojson, findings.csv, map.png
+    DIR/score.json   findings scored against the truth
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from truceline.evaluation.score import score_findings
+from truceline.ingest.pipeline import IngestResult, ingest_file
+from truceline.reporting import write_run_report
+from truceline.runs import RunOutcome, add_agreement, execute_run, top_levels
+from truceline.simulate import simulate_scenario
+from truceline.workspace import Workspace
+
+__all__ = ["DemoResult", "run_demo"]
+
+#: Scenario sub-directories holding field data, in ingest order.
+FIELD_DATA_DIRS = ("firms", "ground", "drone")
+
+
+@dataclass
+class DemoResult:
+    """What the demo did and how well it scored."""
+
+    out_dir: Path
+    home: Path
+    ingested: list[IngestResult]
+    outcome: RunOutcome
+    report_files: list[Path]
+    score: dict[str, Any]
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    def summary_table(self) -> Table:
+        """A table for the terminal."""
+        table = Table(title="truceline demo", show_header=False)
+        table.add_column("what")
+        table.add_column("value")
+        violations = self.score["violations"]
+        table.add_row("files ingested", str(len(self.ingested)))
+        table.add_row("observations", str(sum(r.new for r in self.ingested)))
+        table.add_row("events", str(len(self.outcome.events)))
+        table.add_row("findings", str(len(self.outcome.findings)))
+        table.add_row(
+            "violations (true / found / matched)",
+            f"{violations['true']} / {violations['found']} / {violations['matched']}",
+        )
+        table.add_row("precision / recall", f"{violations['precision']} / {violations['recall']}")
+        errors = self.score["location_error_m"]
+        table.add_row("location error median / p90 (m)", f"{errors['median']} / {errors['p90']}")
+        escalations = self.score["escalations"]
+        table.add_row(
+            "escalations (true / raised / matched)",
+            f"{escalations['true']} / {escalations['raised']} / {escalations['matched']}",
+        )
+        table.add_row("findings digest", self.outcome.findings_digest)
+        table.add_row("log root", f"{self.outcome.log_size} entries, {self.outcome.root_hash}")
+        table.add_row("report", str(self.out_dir / "report.html"))
+        table.add_row("score", str(self.out_dir / "score.json"))
+        table.add_row("inspect with", f"truceline status --home {self.home}")
+        table.add_row("time (s)", ", ".join(f"{k} {v:.1f}" for k, v in self.timings_s.items()))
+        return table
+
+
+def _field_files(scenario: Path) -> list[Path]:
+    files: list[Path] = []
+    for name in FIELD_DATA_DIRS:
+        folder = scenario / name
+        if folder.is_dir():
+            files.extend(sorted(p for p in folder.rglob("*") if p.is_file()))
+    return files
+
+
+def run_demo(
+    out_dir: Path,
+    home: Path,
+    *,
+    seed: int = 0,
+    days: int = 3,
+    console: Console | None = None,
+) -> DemoResult:
+    """Run the whole pipeline on a simulated scenario and score it."""
+    console = console or Console(stderr=True)
+    timings: dict[str, float] = {}
+    scenario = out_dir / "scenario"
+    progress = Progress(
+        TextColumn("{task.description:10s}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    with progress:
+        task = progress.add_task("simulate", total=1)
+        start = time.perf_counter()
+        simulate_scenario(scenario, seed=seed, days=days)
+        progress.advance(task)
+        timings["simulate"] = time.perf_counter() - start
+
+        files = _field_files(scenario)
+        with Workspace(home) as workspace:
+            start = time.perf_counter()
+            add_agreement(workspace, scenario / "agreement.yaml")
+            task = progress.add_task("ingest", total=len(files))
+            ingested = []
+            for path in files:
+                ingested.append(ingest_file(workspace, path))
+                progress.advance(task)
+            timings["ingest"] = time.perf_counter() - start
+
+            task = progress.add_task("run", total=1)
+            start = time.perf_counter()
+            outcome = execute_run(workspace)
+            progress.advance(task)
+            timings["run"] = time.perf_counter() - start
+
+            task = progress.add_task("report", total=1)
+            start = time.perf_counter()
+            report_files = write_run_report(workspace, out_dir)
+            levels = top_levels(workspace.store)
+            progress.advance(task)
+            timings["report"] = time.perf_counter() - start
+
+    truth = json.loads((scenario / "truth.json").read_text(encoding="utf-8"))
+    top = sorted(set(levels.values()))
+    score = score_findings(truth, outcome.findings, escalation_level=top[-1] if top else "attack")
+    score["scenario"] = {"seed": seed, "days": days}
+    score["run"] = {
+        "run_id": outcome.run_id,
+        "events": len(outcome.events),
+        "findings": len(outcome.findings),
+        "findings_digest": outcome.findings_digest,
+        "events_digest": outcome.events_digest,
+        "log_size": outcome.log_size,
+        "root_hash": outcome.root_hash,
+    }
+    (out_dir / "score.json").write_text(
+        json.dumps(score, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    return DemoResult(out_dir, home, ingested, outcome, report_files, score, timings)

@@ -1,0 +1,92 @@
+"""Write a report: page, map and exports, from one :class:`ReportInput`."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from shapely.geometry import Point
+
+from truceline.reports.base import ReportFiles, ReportInput
+from truceline.reports.exports import findings_csv, findings_geojson, geojson_bytes
+from truceline.reports.gaps import coverage_in_period, zone_coverage
+from truceline.reports.geometry import frame_for
+from truceline.reports.page import render_page
+from truceline.reports.staticmap import render_map
+
+__all__ = ["write_report"]
+
+
+def write_report(out_dir: Path, data: ReportInput) -> ReportFiles:
+    """Write ``report.html``, ``findings.geojson``, ``findings.csv`` and ``map.png``.
+
+    Everything is computed before anything is written, so bad input leaves the
+    directory untouched; each file is then replaced atomically. The same input
+    gives byte-identical files.
+
+    Parameters
+    ----------
+    out_dir
+        Directory to write into; created if missing. Existing report files are replaced.
+    data
+        What to report.
+
+    Returns
+    -------
+    ReportFiles
+        Paths of the four files.
+
+    Raises
+    ------
+    ReportError
+        If the summary lacks the period, a zone is unknown or has no area, a
+        coverage area is invalid, or there is nothing with a location to map.
+    """
+    period = data.period()
+    findings = data.sorted_findings()
+    agreement = data.agreement
+    coverage = coverage_in_period(data.coverage, *period)
+    frame = frame_for(
+        [
+            agreement.contact_line,
+            *(agreement.zone_geometry(z) for z in agreement.zone_ids),
+            *(Point(f.lon, f.lat) for f in findings),
+        ]
+    )
+    gaps = zone_coverage(agreement, data.coverage, *period, frame=frame, zone_ids=data.gap_zone_ids)
+    scale = data.escalation()
+    png = render_map(agreement, findings, [c.area for c in coverage], gaps, data.title, scale=scale)
+    contents = {
+        "map.png": png,
+        "findings.geojson": geojson_bytes(
+            findings_geojson(findings, agreement, period, data.title, scale)
+        ),
+        "findings.csv": findings_csv(findings, scale),
+        "report.html": render_page(data, period, findings, gaps, coverage, png),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in sorted(contents):
+        _write_atomic(out_dir / name, contents[name])
+    return ReportFiles(
+        html=out_dir / "report.html",
+        geojson=out_dir / "findings.geojson",
+        csv=out_dir / "findings.csv",
+        map_png=out_dir / "map.png",
+    )
+
+
+def _write_atomic(path: Path, content: bytes) -> None:
+    """Write to a temporary file in the same directory, then rename over ``path``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # mkstemp creates 0600; a published report is meant to be read by others.
+        Path(tmp).chmod(0o644)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
