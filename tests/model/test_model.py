@@ -120,3 +120,39 @@ def test_observation_round_trip_keeps_its_id(
     again = Observation.from_dict(obs.to_dict())
     assert again == obs
     assert again.id == obs.id
+
+
+attributes = st.dictionaries(
+    st.text(max_size=8),
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=8)),
+    max_size=4,
+)
+
+
+@given(
+    location=locations,
+    seconds=st.integers(0, 10**9),
+    micro=st.integers(0, 999_999),
+    sigma=st.one_of(st.floats(0, 1e4), st.integers(0, 100)),
+    attrs=attributes,
+    end=st.one_of(st.none(), st.integers(0, 10**6)),
+    raw=st.one_of(st.none(), st.text(max_size=5)),
+    sensor=st.text(min_size=1, max_size=10),
+)
+def test_fast_canonical_form_equals_generic_serialisation(
+    location: PointLocation | BearingLocation,
+    seconds: int,
+    micro: int,
+    sigma: float,
+    attrs: dict[str, object],
+    end: int | None,
+    raw: str | None,
+    sensor: str,
+) -> None:
+    start = T0 + timedelta(seconds=seconds, microseconds=micro)
+    obs = Observation(
+        sensor, "acoustic", "explosion", start, location, time_sigma_s=sigma,
+        time_end=None if end is None else start + timedelta(seconds=end),
+        attributes=attrs, raw_sha256=raw,
+    )  # fmt: skip
+    assert obs.canonical() == canonical_json(obs.to_dict())

@@ -44,6 +44,21 @@ def make_entry(entry_type: str, body: Mapping[str, Any], **extra: Any) -> tuple[
     return entry_id, canonical_json({"type": entry_type, "id": entry_id, "body": body, **extra})
 
 
+def _source_bytes(source: Mapping[str, Any]) -> bytes:
+    """Canonical bytes of a ``{"artifact": hex, "record": int}`` source (fast path)."""
+    artifact = source.get("artifact")
+    record = source.get("record")
+    if (
+        len(source) == 2
+        and isinstance(artifact, str)
+        and len(artifact) == 64
+        and artifact.isalnum()
+        and type(record) is int
+    ):
+        return b'{"artifact":"%s","record":%d}' % (artifact.encode("ascii"), record)
+    return canonical_json(source)
+
+
 def observation_entry(
     observation: Observation, source: Mapping[str, Any]
 ) -> tuple[str, bytes, bytes]:

@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from truceline.model.errors import RecordError
 from truceline.model.ids import canonical_json, sha256_hex
-from truceline.model.location import Location, location_from_dict
+from truceline.model.location import Location, PointLocation, location_from_dict
 from truceline.model.timeutil import format_utc, parse_utc
 from truceline.model.vocab import ACTIVITY_KINDS, MODALITIES
 
 __all__ = ["Observation"]
+
+_encode_str = encode_basestring
+
+
+def _number(value: float | int) -> str:
+    """JSON text of a number exactly as :func:`json.dumps` writes it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(int(value))
+
+
+def _check_finite_floats(*values: float) -> None:
+    for value in values:
+        if not math.isfinite(value):
+            raise ValueError(f"non-finite number {value!r} cannot be canonicalised")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +106,34 @@ class Observation:
         }
 
     def canonical(self) -> bytes:
-        """Canonical JSON bytes of :meth:`to_dict`."""
-        return canonical_json(self.to_dict())
+        """Canonical JSON bytes of :meth:`to_dict`.
+
+        Assembled field by field in sorted key order, which gives exactly
+        ``canonical_json(self.to_dict())`` (a property test checks it) at a
+        fraction of the cost; ingest computes it for every record.
+        """
+        location = self.location
+        if isinstance(location, PointLocation):
+            _check_finite_floats(location.lon, location.lat, location.cov_ee, location.cov_en,
+                                 location.cov_nn)
+            loc = (
+                f'{{"cov_m2":[{location.cov_ee!r},{location.cov_en!r},{location.cov_nn!r}],'
+                f'"lat":{location.lat!r},"lon":{location.lon!r},"type":"point"}}'
+            )
+        else:
+            loc = canonical_json(location.to_dict()).decode("utf-8")
+        sigma = self.time_sigma_s
+        _check_finite_floats(float(sigma))
+        end = "null" if self.time_end is None else f'"{format_utc(self.time_end)}"'
+        raw = "null" if self.raw_sha256 is None else _encode_str(self.raw_sha256)
+        text = (
+            f'{{"attributes":{canonical_json(dict(self.attributes)).decode("utf-8")},'
+            f'"kind":{_encode_str(self.kind)},"location":{loc},'
+            f'"modality":{_encode_str(self.modality)},"raw_sha256":{raw},'
+            f'"sensor_id":{_encode_str(self.sensor_id)},"time":"{format_utc(self.time)}",'
+            f'"time_end":{end},"time_sigma_s":{_number(sigma)}}}'
+        )
+        return text.encode("utf-8")
 
     @property
     def id(self) -> str:

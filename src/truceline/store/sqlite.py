@@ -299,8 +299,8 @@ class SQLiteStore(Store):
             raise ValueError(f"unknown table {table!r}")
         found: set[str] = set()
         batch = list(ids)
-        for start in range(0, len(batch), 500):
-            chunk = batch[start : start + 500]
+        for start in range(0, len(batch), 5000):
+            chunk = batch[start : start + 5000]
             rows = self._db.execute(
                 f"SELECT id FROM {table} WHERE id IN ({','.join('?' * len(chunk))})", chunk
             )

@@ -1,0 +1,329 @@
+"""The ground acoustic sensor network and what it reports.
+
+About 70 single-station acoustic sensors: four staggered rows along the line
+(4 km and 14 km from it on both sides, 15 sensors a row) plus two sensors near
+each town. Each sensor runs an edge detector/classifier and reports, for every
+impulsive sound it picks, the arrival time, a direction of arrival and a class.
+
+Physics and noise
+-----------------
+* Detection probability falls off with range ``r`` as
+  ``0.95 / (1 + exp((r - R50) / (0.12 R50)))`` with ``R50`` the sensor's
+  detection range (15–25 km) times the source's loudness (1 = a 155 mm shell).
+* Arrival time = origin time + ``r / c`` with ``c = 331.3 + 0.606 T`` m/s and
+  ``T`` the day's air temperature (°C, ~5 ± 3), plus the clock error (Gaussian,
+  the sensor's ``timing_sigma_s``, 0.1–0.5 s).
+* Azimuth = true geodesic azimuth from the station to the source + Gaussian
+  noise of 3–5° (the sensor's ``azimuth_sigma_deg``).
+* The classifier confuses classes (launch/impact/explosion), labels thunder
+  ``other``/"thunder" most of the time and ``explosion`` with low confidence
+  (0.2–0.4) otherwise.
+* Each sensor produces about 1.5 isolated false alarms a day and is offline
+  for a whole day with probability 0.05 (no coverage, no detections).
+
+Output: one generic GeoJSON file per UTC day, ``ground/acoustic-YYYY-MM-DD.geojson``,
+holding the sensor descriptions, each online sensor's coverage circle for the
+day and the day's detections in time order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+from shapely.geometry import Point
+
+from truceline.model.geo import WGS84_GEOD
+from truceline.model.timeutil import from_epoch
+from truceline.simulate.geography import Geography
+from truceline.simulate.truth import FalseAlarm
+from truceline.simulate.world import World
+from truceline.simulate.writers import (
+    iso_time,
+    local_polygon_geojson,
+    point_geojson,
+    write_feature_collection,
+)
+
+__all__ = ["AcousticSensor", "deploy_network", "detection_probability", "write_ground"]
+
+_OWNER: Final = "monitoring-mission"
+_ROWS: Final = (("west", 4e3), ("east", 4e3), ("west", 14e3), ("east", 14e3))
+_PER_ROW: Final = 15
+_P_MAX: Final = 0.95
+#: Mean isolated false alarms per sensor per day.
+_FALSE_PER_DAY: Final = 1.5
+#: Reported kind probabilities for each true class.
+_CONFUSION: Final[dict[str, tuple[tuple[str, ...], tuple[float, ...]]]] = {
+    "launch": (("launch", "explosion", "impact", "other"), (0.72, 0.16, 0.07, 0.05)),
+    "impact": (("impact", "explosion", "launch", "other"), (0.70, 0.20, 0.05, 0.05)),
+    "explosion": (("explosion", "impact", "launch", "other"), (0.78, 0.12, 0.04, 0.06)),
+    "gunfire": (("gunfire", "explosion", "other"), (0.85, 0.05, 0.10)),
+    "thunder": (("other", "explosion"), (0.8, 0.2)),
+}
+_LABELS: Final = {
+    "launch": "launch",
+    "impact": "impact",
+    "explosion": "blast",
+    "gunfire": "small_arms",
+    "other": "unknown",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AcousticSensor:
+    """One acoustic station (position in local metres and degrees)."""
+
+    id: str
+    x: float
+    y: float
+    lon: float
+    lat: float
+    range_m: float
+    timing_sigma_s: float
+    azimuth_sigma_deg: float
+    reliability: float
+
+
+def detection_probability(range_m: Any, r50_m: Any) -> Any:
+    """Probability of detecting a source at ``range_m`` (metres) given its ``R50`` (metres)."""
+    r = np.asarray(range_m, dtype=float)
+    r50 = np.asarray(r50_m, dtype=float)
+    return _P_MAX / (1.0 + np.exp((r - r50) / (0.12 * r50)))
+
+
+def deploy_network(geo: Geography, rng: np.random.Generator) -> list[AcousticSensor]:
+    """Place the stations; ids ``acoustic:A001``... in along-line order."""
+    line = geo.line
+    spots: list[tuple[float, float, float]] = []
+    for row, (side, distance) in enumerate(_ROWS):
+        for k in range(_PER_ROW):
+            s_m = (k + 0.25 + 0.25 * row) / _PER_ROW * line.length_m + rng.uniform(-3e3, 3e3)
+            x, y = line.place(s_m, side, distance * rng.uniform(0.75, 1.25))
+            spots.append((s_m, x, y))
+    for town in geo.towns:
+        for _ in range(2):
+            bearing, dist = rng.uniform(0, 2 * math.pi), rng.uniform(2e3, 5e3)
+            x, y = town.x + dist * math.sin(bearing), town.y + dist * math.cos(bearing)
+            spots.append((float(line.local.project(Point(x, y))), x, y))
+    spots.sort()
+    sensors = []
+    for number, (_, x, y) in enumerate(spots, start=1):
+        lon, lat = geo.to_geo(x, y)
+        sensors.append(
+            AcousticSensor(
+                id=f"acoustic:A{number:03d}",
+                x=x,
+                y=y,
+                lon=round(lon, 6),
+                lat=round(lat, 6),
+                range_m=round(float(rng.uniform(15e3, 25e3)), -2),
+                timing_sigma_s=round(float(rng.uniform(0.1, 0.5)), 2),
+                azimuth_sigma_deg=round(float(rng.uniform(3.0, 5.0)), 1),
+                reliability=round(float(rng.uniform(0.8, 0.95)), 2),
+            )
+        )
+    return sensors
+
+
+def _mean_pd(range_m: float) -> float:
+    """Mean detection probability of a 155 mm shell over the coverage disk."""
+    r = np.linspace(0.0, range_m, 201)
+    p = detection_probability(r, range_m)
+    return round(float(np.trapezoid(p * 2 * r, r) / range_m**2), 3)
+
+
+def _sensor_feature(sensor: AcousticSensor) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "geometry": point_geojson(sensor.lon, sensor.lat),
+        "properties": {
+            "record": "sensor",
+            "id": sensor.id,
+            "modality": "acoustic",
+            "owner": _OWNER,
+            "timing_sigma_s": sensor.timing_sigma_s,
+            "detection_range_m": sensor.range_m,
+            "reliability": sensor.reliability,
+        },
+    }
+
+
+def _coverage_feature(
+    geo: Geography, sensor: AcousticSensor, start: float, end: float
+) -> dict[str, Any]:
+    circle = Point(sensor.x, sensor.y).buffer(sensor.range_m, quad_segs=8)
+    return {
+        "type": "Feature",
+        "geometry": local_polygon_geojson(geo.frame, circle),
+        "properties": {
+            "record": "coverage",
+            "sensor_id": sensor.id,
+            "start": iso_time(start),
+            "end": iso_time(end),
+            "detection_probability": _mean_pd(sensor.range_m),
+            "target": "explosion",
+        },
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Pick:
+    """One detection before formatting."""
+
+    time: float
+    sensor: AcousticSensor
+    kind: str
+    azimuth_deg: float
+    confidence: float
+    amplitude_pa: float
+    label: str
+
+    def feature(self) -> dict[str, Any]:
+        return {
+            "type": "Feature",
+            "geometry": point_geojson(self.sensor.lon, self.sensor.lat),
+            "properties": {
+                "record": "observation",
+                "sensor_id": self.sensor.id,
+                "modality": "acoustic",
+                "kind": self.kind,
+                "time": iso_time(self.time),
+                "time_sigma_s": self.sensor.timing_sigma_s,
+                "bearing": {
+                    "azimuth_deg": self.azimuth_deg,
+                    "azimuth_sigma_deg": self.sensor.azimuth_sigma_deg,
+                    "max_range_m": self.sensor.range_m,
+                },
+                "attributes": {
+                    "confidence": self.confidence,
+                    "amplitude_pa": self.amplitude_pa,
+                    "label": self.label,
+                },
+            },
+        }
+
+
+def _classify(rng: np.random.Generator, true_kind: str) -> tuple[str, float, str]:
+    """Edge classifier: reported kind, confidence and label for a true class."""
+    kinds, weights = _CONFUSION[true_kind]
+    kind = str(rng.choice(kinds, p=weights))
+    if true_kind == "thunder":
+        if kind == "other":
+            return kind, round(float(rng.uniform(0.5, 0.9)), 2), "thunder"
+        return kind, round(float(rng.uniform(0.2, 0.4)), 2), _LABELS[kind]
+    right = kind == true_kind
+    confidence = rng.uniform(0.6, 0.95) if right else rng.uniform(0.3, 0.6)
+    return kind, round(float(confidence), 2), _LABELS[kind]
+
+
+def _picks(
+    world: World, sensors: list[AcousticSensor], online: np.ndarray, rng: np.random.Generator
+) -> Iterator[_Pick]:
+    """Detections of the world's emissions (vectorised over sources x sensors)."""
+    emissions = sorted(world.emissions, key=lambda e: (e.time, e.truth_id, e.x, e.y))
+    if not emissions:
+        return
+    src_lon, src_lat = world.geo.frame.to_geo([e.x for e in emissions], [e.y for e in emissions])
+    st_lon = np.array([s.lon for s in sensors])
+    st_lat = np.array([s.lat for s in sensors])
+    n, m = len(emissions), len(sensors)
+    az, _, dist = WGS84_GEOD.inv(
+        np.repeat(st_lon[None, :], n, 0).ravel(),
+        np.repeat(st_lat[None, :], n, 0).ravel(),
+        np.repeat(src_lon[:, None], m, 1).ravel(),
+        np.repeat(src_lat[:, None], m, 1).ravel(),
+    )
+    az = np.asarray(az).reshape(n, m)
+    dist = np.asarray(dist).reshape(n, m)
+    strength = np.array([e.strength for e in emissions])
+    r50 = np.array([s.range_m for s in sensors])[None, :] * strength[:, None]
+    days = np.array([int((e.time - world.start) // 86_400.0) for e in emissions])
+    alive = online[np.clip(days, 0, online.shape[0] - 1)]
+    heard = (rng.random((n, m)) < detection_probability(dist, r50)) & alive & (dist < 1.6 * r50)
+    temperature = np.asarray(rng.normal(5.0, 3.0, online.shape[0]), dtype=float)
+    speed = 331.3 + 0.606 * temperature
+    for i, j in zip(*np.nonzero(heard), strict=True):
+        emission, sensor = emissions[i], sensors[j]
+        day = int(np.clip(days[i], 0, online.shape[0] - 1))
+        arrival = emission.time + dist[i, j] / speed[day]
+        arrival += rng.normal(0.0, sensor.timing_sigma_s)
+        azimuth = (az[i, j] + rng.normal(0.0, sensor.azimuth_sigma_deg)) % 360.0
+        kind, confidence, label = _classify(rng, emission.kind)
+        amplitude = 150.0 * emission.strength**2 * (1000.0 / max(dist[i, j], 100.0)) ** 1.1
+        amplitude *= rng.lognormal(0.0, 0.3)
+        yield _Pick(
+            float(arrival),
+            sensor,
+            kind,
+            round(float(azimuth), 1) % 360.0,
+            confidence,
+            float(f"{amplitude:.3g}"),
+            label,
+        )
+
+
+def _false_alarms(
+    world: World, sensors: list[AcousticSensor], online: np.ndarray, rng: np.random.Generator
+) -> Iterator[_Pick]:
+    """Isolated spurious picks, about 1.5 per online sensor per day."""
+    for day in range(online.shape[0]):
+        for j, sensor in enumerate(sensors):
+            if not online[day, j]:
+                continue
+            for _ in range(int(rng.poisson(_FALSE_PER_DAY))):
+                time = world.day_start(day) + rng.uniform(0.0, 86_400.0)
+                kind = str(rng.choice(["explosion", "gunfire", "other"], p=[0.4, 0.25, 0.35]))
+                yield _Pick(
+                    float(time),
+                    sensor,
+                    kind,
+                    round(float(rng.uniform(0, 360)), 1) % 360.0,
+                    round(float(rng.uniform(0.2, 0.55)), 2),
+                    float(f"{rng.uniform(0.2, 2.0):.3g}"),
+                    _LABELS[kind],
+                )
+
+
+def write_ground(
+    out_dir: Path, world: World, rng: np.random.Generator
+) -> tuple[list[Path], dict[str, int], list[FalseAlarm]]:
+    """Deploy the network, observe the world and write one GeoJSON file per day.
+
+    Returns
+    -------
+    tuple
+        Files written, counts (``acoustic_sensors``, ``acoustic_detections``,
+        ``acoustic_coverage``) and the injected false alarms.
+    """
+    sensors = deploy_network(world.geo, rng)
+    online = rng.random((world.days, len(sensors))) >= 0.05
+    picks = list(_picks(world, sensors, online, rng))
+    spurious = list(_false_alarms(world, sensors, online, rng))
+    alarms = [FalseAlarm(p.sensor.id, p.time, p.sensor.x, p.sensor.y, p.kind) for p in spurious]
+    by_day: dict[int, list[_Pick]] = {}
+    for pick in picks + spurious:
+        if world.start <= pick.time < world.end:
+            by_day.setdefault(int((pick.time - world.start) // 86_400.0), []).append(pick)
+    files: list[Path] = []
+    counts = {"acoustic_sensors": len(sensors), "acoustic_detections": 0, "acoustic_coverage": 0}
+    for day in range(world.days):
+        start, end = world.day_start(day), world.day_start(day + 1)
+        coverage = [
+            _coverage_feature(world.geo, sensor, start, end)
+            for j, sensor in enumerate(sensors)
+            if online[day, j]
+        ]
+        day_picks = sorted(by_day.get(day, []), key=lambda p: (p.time, p.sensor.id))
+        features = [_sensor_feature(s) for s in sensors] + coverage
+        features += [p.feature() for p in day_picks]
+        path = out_dir / "ground" / f"acoustic-{from_epoch(start):%Y-%m-%d}.geojson"
+        write_feature_collection(path, features)
+        files.append(path)
+        counts["acoustic_detections"] += len(day_picks)
+        counts["acoustic_coverage"] += len(coverage)
+    return files, counts, alarms
