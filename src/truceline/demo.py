@@ -30,7 +30,7 @@ from truceline.workspace import Workspace
 __all__ = ["DemoResult", "run_demo"]
 
 #: Scenario sub-directories holding field data, in ingest order.
-FIELD_DATA_DIRS = ("firms", "ground", "drone")
+FIELD_DATA_DIRS = ("firms", "satellite", "ground", "drone")
 
 
 @dataclass

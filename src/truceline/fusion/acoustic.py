@@ -11,8 +11,15 @@ works on short, independent time chunks:
    and arrival-time residuals pass the gate;
 3. the proposal with the most support (then the smallest normalised misfit) is
    refined by Gauss–Newton least squares over ``(x, y, o)`` and accepted when at
-   least two stations support it; its detections are removed and the next
-   proposal is taken.
+   least ``acoustic_min_stations`` stations support it; its detections are
+   removed and the next proposal is taken.
+
+Detections are associated within one signal family (launch, impact/explosion,
+gunfire, other) as labelled by the sensors' classifiers: a launch heard at one
+station and an impact heard at another are different sources, and crossing
+their bearings only makes ghosts. Two stations determine a position exactly
+(four equations, three unknowns) with one degree of freedom to test it, which
+random crossings pass too often in a busy sector; three is the default.
 
 The location covariance is the inverse Fisher information of the least-squares
 problem, floored by ``acoustic_position_floor_m``. Detections that support no
@@ -53,6 +60,9 @@ class AcousticDetection:
         Arrival time (epoch seconds) and its standard deviation, seconds.
     max_range_m
         Largest plausible range, metres.
+    family
+        Signal family from the sensor's classifier (e.g. ``launch``, ``impact``,
+        ``gunfire``, ``other``); only detections of one family are associated.
     """
 
     index: int
@@ -64,6 +74,7 @@ class AcousticDetection:
     time_s: float
     time_sigma_s: float
     max_range_m: float
+    family: str = "any"
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +170,15 @@ class _Chunk:
         total = float(sum(misfit[m - (w.start or 0)] for m in members))
         return members, total if members else math.inf
 
-    def refine(self, members: list[int], px: float, py: float, origin: float) -> AcousticSource:
-        """Gauss–Newton least squares over (x, y, origin) on the member detections."""
+    def refine(
+        self, members: list[int], px: float, py: float, origin: float
+    ) -> AcousticSource | None:
+        """Gauss–Newton least squares over (x, y, origin) on the member detections.
+
+        Steps are limited (2 km, 10 s) so a poorly conditioned geometry cannot
+        throw the solution far away; a solution out of range of its stations, or
+        with an origin after its arrivals, is rejected (``None``).
+        """
         c = self.config.sound_speed_mps
         idx = np.asarray(members)
         state = np.array([px, py, origin], dtype=float)
@@ -182,10 +200,19 @@ class _Chunk:
             res = np.concatenate([res_az, res_t])
             info = jac.T @ jac
             step = np.linalg.lstsq(jac, res, rcond=None)[0]
+            shift = float(np.hypot(step[0], step[1]))
+            if shift > 2_000.0:
+                step[:2] *= 2_000.0 / shift
+            step[2] = float(np.clip(step[2], -10.0, 10.0))
             state = state + step
             rms = float(math.sqrt(float(np.mean(res**2))))
             if float(np.hypot(step[0], step[1])) < 0.5 and abs(float(step[2])) < 1e-3:
                 break
+        ranges = np.hypot(state[0] - self.x[idx], state[1] - self.y[idx])
+        if not np.all(np.isfinite(state)) or np.any(ranges > self.max_range[idx] * 1.2):
+            return None
+        if state[2] > float(self.t[idx].min()) + 1.0:
+            return None
         cov3 = np.linalg.pinv(info)
         floor = self.config.acoustic_position_floor_m**2
         return AcousticSource(
@@ -255,14 +282,18 @@ def _associate_chunk(chunk: _Chunk) -> list[AcousticSource]:
     while cache:
         k = min(cache, key=lambda key: (-cache[key][0], cache[key][1], key))
         stations, _, members = cache.pop(k)
-        if stations < 2:
+        if stations < chunk.config.acoustic_min_stations:
             break
         px, py, origin = proposals[k]
         source = chunk.refine(members, px, py, origin)
+        if source is None:
+            continue
         refit, _ = chunk.support(source.x, source.y, source.origin_s, available)
-        if len({chunk.station[m] for m in refit}) >= 2 and set(refit) != set(members):
-            source = chunk.refine(refit, source.x, source.y, source.origin_s)
-            members = refit
+        enough = len({chunk.station[m] for m in refit}) >= chunk.config.acoustic_min_stations
+        if enough and set(refit) != set(members):
+            second = chunk.refine(refit, source.x, source.y, source.origin_s)
+            if second is not None:
+                source, members = second, refit
         sources.append(source)
         taken = set(members)
         available[members] = False
@@ -287,9 +318,12 @@ def associate_acoustic(
     """
     gap = config.acoustic_max_range_m / config.sound_speed_mps + 10.0
     sources: list[AcousticSource] = []
-    for chunk_detections in _chunks(detections, gap):
-        if len(chunk_detections) >= 2:
-            sources.extend(_associate_chunk(_Chunk(chunk_detections, config)))
+    families = sorted({d.family for d in detections})
+    for family in families:
+        members = [d for d in detections if d.family == family]
+        for chunk_detections in _chunks(members, gap):
+            if len(chunk_detections) >= 2:
+                sources.extend(_associate_chunk(_Chunk(chunk_detections, config)))
     used = {m for s in sources for m in s.members}
     unassociated = sorted(d.index for d in detections if d.index not in used)
     sources.sort(key=lambda s: (s.origin_s, s.members))

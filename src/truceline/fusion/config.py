@@ -27,6 +27,8 @@ class FusionConfig:
         Its uncertainty (temperature, wind), m/s.
     acoustic_max_range_m
         Largest source range considered for an acoustic detection, metres.
+    acoustic_min_stations
+        Fewest distinct stations that may define an acoustic source.
     acoustic_position_floor_m
         Standard deviation added to acoustic locations for unmodelled errors, metres.
     gate_sigmas
@@ -34,6 +36,10 @@ class FusionConfig:
     episode_distance_m, episode_window_s
         Located explosive events of the same kind closer than this in space (metres)
         and time (seconds) form one episode (one event).
+    colocated_distance_m
+        Explosive events of different kinds (a launch and an "explosion" heard at
+        the same gun) closer than this, metres, within the episode window are one
+        source.
     thermal_delay_max_s
         A thermal anomaly may corroborate an explosion seen up to this long
         before it (a fire started by shelling shows at the next overpass), seconds.
@@ -48,10 +54,12 @@ class FusionConfig:
     sound_speed_mps: float = 337.4
     sound_speed_sigma_mps: float = 6.0
     acoustic_max_range_m: float = 30_000.0
+    acoustic_min_stations: int = 3
     acoustic_position_floor_m: float = 50.0
     gate_sigmas: float = 3.0
     episode_distance_m: float = 1_500.0
     episode_window_s: float = 900.0
+    colocated_distance_m: float = 700.0
     thermal_delay_max_s: float = 43_200.0
     thermal_cluster_window_s: float = 86_400.0
     equipment_motion_sigma_m: float = 50.0
@@ -73,4 +81,9 @@ class FusionConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown fusion parameter(s): {', '.join(unknown)}")
-        return cls(**{key: float(value) for key, value in data.items()})
+        types = {f.name: f.type for f in fields(cls)}
+        values: dict[str, Any] = {
+            key: int(value) if types[key] in ("int", int) else float(value)
+            for key, value in data.items()
+        }
+        return cls(**values)

@@ -21,12 +21,12 @@ the noisy-OR confidence of :mod:`.confidence`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from truceline.fusion.acoustic import AcousticDetection, associate_acoustic
-from truceline.fusion.confidence import noisy_or_by_source
+from truceline.fusion.confidence import Contribution, event_confidence
 from truceline.fusion.config import FusionConfig
 from truceline.fusion.items import (
     Item,
@@ -53,6 +53,7 @@ EXPLOSIVE_FAMILIES: Mapping[str, str] = {
     "launch": "launch",
     "gunfire": "gunfire",
 }
+EXPLOSIVE_KINDS = frozenset(EXPLOSIVE_FAMILIES)
 CORROBORATING = frozenset({"thermal_anomaly", "smoke"})
 ACOUSTIC_MODALITIES = frozenset({"acoustic", "infrasound", "seismic"})
 CHI2_2DOF_99 = 9.21
@@ -77,12 +78,20 @@ class FusionResult:
         self.frame = frame
 
 
-def _probability(obs: Observation, sensors: Mapping[str, Sensor], config: FusionConfig) -> float:
+def _contribution(
+    obs: Observation, sensors: Mapping[str, Sensor], config: FusionConfig
+) -> Contribution:
     sensor = sensors.get(obs.sensor_id)
     reliability = sensor.reliability if sensor is not None else config.default_reliability
     raw = obs.attributes.get("confidence", 1.0)
     confidence = float(raw) if isinstance(raw, int | float) else 1.0
-    return reliability * min(max(confidence, 0.0), 1.0)
+    return Contribution(
+        sensor=obs.sensor_id,
+        kind=obs.kind,
+        confidence=min(max(confidence, 0.0), 1.0),
+        reliability=reliability,
+        classifies=obs.kind not in CORROBORATING and obs.kind != "crater",
+    )
 
 
 def _timing_sigma(obs: Observation, sensors: Mapping[str, Sensor]) -> float:
@@ -124,7 +133,8 @@ class _Builder:
             return None
         t = obs.time.timestamp()
         t_hi = t if obs.time_end is None else obs.time_end.timestamp()
-        p = _probability(obs, self.sensors, self.config)
+        contribution = _contribution(obs, self.sensors, self.config)
+        p = contribution.confidence * contribution.reliability
         item = Item(
             kind=obs.kind,
             x=x,
@@ -135,7 +145,7 @@ class _Builder:
             t_lo=t,
             t_hi=t_hi,
             members=[index],
-            contributions=[(obs.sensor_id, p)],
+            contributions=[contribution],
             modalities={obs.modality},
         )
         vote(item.kind_votes, obs.kind, max(p, 1e-6))
@@ -164,6 +174,7 @@ class _Builder:
                     time_s=self.obs[index].time.timestamp(),
                     time_sigma_s=_timing_sigma(self.obs[index], self.sensors),
                     max_range_m=min(loc.max_range_m, self.config.acoustic_max_range_m),
+                    family=EXPLOSIVE_FAMILIES.get(self.obs[index].kind, self.obs[index].kind),
                 )
             )
         sources, unassociated = associate_acoustic(detections, self.config)
@@ -174,9 +185,9 @@ class _Builder:
             contributions = []
             for member in source.members:
                 obs = self.obs[member]
-                p = _probability(obs, self.sensors, self.config)
-                vote(votes, obs.kind, max(p, 1e-6))
-                contributions.append((obs.sensor_id, p))
+                contribution = _contribution(obs, self.sensors, self.config)
+                vote(votes, obs.kind, max(contribution.confidence * contribution.reliability, 1e-6))
+                contributions.append(contribution)
             kind = winner(votes)
             cov = np.array([[source.cov[0], source.cov[1]], [source.cov[1], source.cov[2]]])
             items.append(
@@ -204,7 +215,7 @@ class _Builder:
         *,
         window_s: float | None,
         extra_var_m2: float,
-        max_distance_m: float | None = None,
+        max_distance_m: Callable[[Item, Item], float] | None = None,
     ) -> list[list[Item]]:
         order = sorted(range(len(items)), key=lambda i: (items[i].t, items[i].members))
         ordered = [items[i] for i in order]
@@ -216,7 +227,7 @@ class _Builder:
                     break
                 distance = math.hypot(a.x - b.x, a.y - b.y)
                 if max_distance_m is not None:
-                    if distance <= max_distance_m:
+                    if distance <= max_distance_m(a, b):
                         pairs.append((i, j))
                 elif mahalanobis2(a, b, extra_var_m2) <= CHI2_2DOF_99:
                     pairs.append((i, j))
@@ -257,16 +268,32 @@ class _Builder:
                 vote(classes, key, weight)
         if kind is None:
             kind = winner(votes)
-        first = min(group, key=lambda i: (i.t, i.members))
+        # Instants (an acoustic origin, a satellite overpass) date the event;
+        # intervals (a crater found between two drone passes) only bound it.
+        instants = [i for i in group if i.t_hi - i.t_lo <= 1.0] or list(group)
+        first = min(instants, key=lambda i: (i.t, i.members))
+        if first.t_hi - first.t_lo > 1.0:
+            lo = max(i.t_lo for i in group)
+            hi = min(i.t_hi for i in group)
+            if hi < lo:
+                lo, hi = min(i.t_lo for i in group), max(i.t_hi for i in group)
+            t_best, t_sigma = (lo + hi) / 2.0, (hi - lo) / math.sqrt(12.0)
+        else:
+            t_best, t_sigma = first.t, first.t_sigma
+        t_start = min(i.t_lo for i in instants)
+        t_end = max(i.t_hi for i in instants)
         members = sorted({self.ids[m] for item in group for m in item.members})
         sensors = sorted({self.obs[m].sensor_id for item in group for m in item.members})
         modalities = sorted({m for item in group for m in item.modalities})
-        confidence, independent = noisy_or_by_source(
-            c for item in group for c in item.contributions
+        kinds = EXPLOSIVE_KINDS if kind in EXPLOSIVE_FAMILIES else frozenset({kind})
+        confidence, p_real, p_kind, independent = event_confidence(
+            (c for item in group for c in item.contributions), kinds
         )
         total = sum(votes.values()) or 1.0
         attributes: dict[str, object] = {
             "n_observations": len(members),
+            "p_real": p_real,
+            "p_kind": p_kind,
             "kind_scores": {k: round(v / total, 6) for k, v in sorted(votes.items())},
         }
         if classes:
@@ -279,10 +306,10 @@ class _Builder:
             attributes["count"] = max(item.count for item in group)
         return Event(
             kind=kind,
-            time=from_epoch(round(first.t, 3)),
-            time_sigma_s=round(first.t_sigma, 6),
-            time_start=from_epoch(round(min(i.t_lo for i in group), 3)),
-            time_end=from_epoch(round(max(i.t_hi for i in group), 3)),
+            time=from_epoch(round(t_best, 3)),
+            time_sigma_s=round(t_sigma, 6),
+            time_start=from_epoch(round(t_start, 3)),
+            time_end=from_epoch(round(t_end, 3)),
             lon=round(lon, 7),
             lat=round(lat, 7),
             cov_ee=round(float(cov[0, 0]), 3),
@@ -357,16 +384,16 @@ def fuse(
         else:
             by_kind.setdefault(item.kind, []).append(item)
 
-    explosive_groups: list[list[Item]] = []
-    for family in sorted(explosive):
-        explosive_groups.extend(
-            builder.cluster(
-                explosive[family],
-                window_s=config.episode_window_s,
-                extra_var_m2=0.0,
-                max_distance_m=config.episode_distance_m,
-            )
-        )
+    def episode_gate(a: Item, b: Item) -> float:
+        same = EXPLOSIVE_FAMILIES.get(a.kind) == EXPLOSIVE_FAMILIES.get(b.kind)
+        return config.episode_distance_m if same else config.colocated_distance_m
+
+    explosive_groups = builder.cluster(
+        [item for family in sorted(explosive) for item in explosive[family]],
+        window_s=config.episode_window_s,
+        extra_var_m2=0.0,
+        max_distance_m=episode_gate,
+    )
     corroborating = builder.attach(explosive_groups, corroborating)
     craters = builder.attach(explosive_groups, craters)
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from truceline.fusion.confidence import Contribution
+
 __all__ = [
     "Item",
     "bounds_cov",
@@ -41,7 +43,7 @@ class Item:
     members
         Observation indices.
     contributions
-        ``(sensor id, probability)`` pairs for the confidence model.
+        Each member's say in the event's confidence (see :mod:`.confidence`).
     kind_votes
         Confidence-weighted votes for the kind.
     class_votes
@@ -61,7 +63,7 @@ class Item:
     t_lo: float
     t_hi: float
     members: list[int]
-    contributions: list[tuple[str, float]]
+    contributions: list[Contribution]
     kind_votes: dict[str, float] = field(default_factory=dict)
     class_votes: dict[str, float] = field(default_factory=dict)
     modalities: set[str] = field(default_factory=set)

@@ -1,7 +1,7 @@
 """The ground acoustic sensor network and what it reports.
 
-About 70 single-station acoustic sensors: four staggered rows along the line
-(4 km and 14 km from it on both sides, 15 sensors a row) plus two sensors near
+About 85 single-station acoustic sensors: four staggered rows along the line
+(4 km and 14 km from it on both sides, 15 sensors a row) plus four sensors near
 each town. Each sensor runs an edge detector/classifier and reports, for every
 impulsive sound it picks, the arrival time, a direction of arrival and a class.
 
@@ -96,6 +96,11 @@ def detection_probability(range_m: Any, r50_m: Any) -> Any:
     return _P_MAX / (1.0 + np.exp((r - r50) / (0.12 * r50)))
 
 
+#: Sensors around each town (a city's own network): three or more are needed to
+#: locate a strike on the town from the town's sensors alone.
+_PER_TOWN: Final = 4
+
+
 def deploy_network(geo: Geography, rng: np.random.Generator) -> list[AcousticSensor]:
     """Place the stations; ids ``acoustic:A001``... in along-line order."""
     line = geo.line
@@ -106,7 +111,7 @@ def deploy_network(geo: Geography, rng: np.random.Generator) -> list[AcousticSen
             x, y = line.place(s_m, side, distance * rng.uniform(0.75, 1.25))
             spots.append((s_m, x, y))
     for town in geo.towns:
-        for _ in range(2):
+        for _ in range(_PER_TOWN):
             bearing, dist = rng.uniform(0, 2 * math.pi), rng.uniform(2e3, 5e3)
             x, y = town.x + dist * math.sin(bearing), town.y + dist * math.cos(bearing)
             spots.append((float(line.local.project(Point(x, y))), x, y))

@@ -227,24 +227,28 @@ def _clear_sky_feature(world: World, overpass: Overpass) -> dict[str, Any]:
 
 
 def local_geometry_geojson(world: World, geometry: BaseGeometry) -> dict[str, Any]:
-    """GeoJSON (lon/lat, RFC 7946 winding, holes kept) of a local-metre (multi)polygon."""
+    """GeoJSON (lon/lat, RFC 7946 winding, holes kept) of a local-metre (multi)polygon.
+
+    Coordinates are snapped to a 1e-6 degree grid with :func:`shapely.set_precision`,
+    which keeps the polygon valid (plain rounding of each vertex can make a
+    thin ring cross itself).
+    """
     frame = world.geo.frame
 
-    def ring(coords: Any) -> list[list[float]]:
-        xs, ys = zip(*coords, strict=True)
-        lons, lats = frame.to_geo(xs, ys)
-        points = [[round(float(a), 6), round(float(b), 6)] for a, b in zip(lons, lats, strict=True)]
-        points[-1] = points[0]
-        return points
+    def to_geo(coords: Any) -> Any:
+        lons, lats = frame.to_geo(coords[:, 0], coords[:, 1])
+        return np.column_stack([lons, lats])
 
+    lonlat = shapely.make_valid(shapely.transform(shapely.make_valid(geometry), to_geo))
+    areal = [p for p in shapely.get_parts(lonlat) if p.geom_type in ("Polygon", "MultiPolygon")]
+    snapped = shapely.set_precision(shapely.union_all(areal), 1e-6)
     polygons = []
-    for part in getattr(geometry, "geoms", [geometry]):
-        if part.is_empty:
+    for part in shapely.get_parts(snapped):
+        if part.is_empty or part.geom_type != "Polygon":
             continue
         oriented = orient(part, sign=1.0)
-        polygons.append(
-            [ring(oriented.exterior.coords)] + [ring(hole.coords) for hole in oriented.interiors]
-        )
+        rings = [oriented.exterior, *oriented.interiors]
+        polygons.append([[[float(x), float(y)] for x, y in ring.coords] for ring in rings])
     return {"type": "MultiPolygon", "coordinates": polygons}
 
 
