@@ -64,7 +64,9 @@ def _xy(lon: float, lat: float) -> tuple[float, float]:
 
 def test_overlapping_acoustic_sources_are_located() -> None:
     observations, sources = _bearing_scene(1, false_alarms=0)
-    config = FusionConfig(episode_distance_m=0.0)  # keep every round separate here
+    config = FusionConfig(
+        episode_distance_m=0.0, salvo_window_s=0.0
+    )  # keep every round separate here
     result = fuse([(o.id, o) for o in observations], config=config)
     assert len(result.events) == len(sources)
     for event, (sx, sy, _) in zip(result.events, sources, strict=True):
@@ -79,7 +81,10 @@ def test_overlapping_acoustic_sources_are_located() -> None:
 @pytest.mark.parametrize("seed", [2, 3, 4])
 def test_random_false_alarms_stay_mostly_unassociated(seed: int) -> None:
     observations, sources = _bearing_scene(seed, false_alarms=15)
-    result = fuse([(o.id, o) for o in observations], config=FusionConfig(episode_distance_m=0.0))
+    result = fuse(
+        [(o.id, o) for o in observations],
+        config=FusionConfig(episode_distance_m=0.0, salvo_window_s=0.0),
+    )
     located = 0
     for sx, sy, _ in sources:
         located += any(
@@ -103,29 +108,42 @@ def test_result_does_not_depend_on_input_order() -> None:
 def test_rounds_of_one_episode_merge_into_one_event() -> None:
     # six rounds within 300 m of one target over 100 s: one shelling, one event
     observations, sources = _bearing_scene(1, false_alarms=0, spread_m=300.0)
-    separate = fuse([(o.id, o) for o in observations], config=FusionConfig(episode_distance_m=0.0))
+    separate = fuse(
+        [(o.id, o) for o in observations],
+        config=FusionConfig(episode_distance_m=0.0, salvo_window_s=0.0),
+    )
     assert len(separate.events) >= 4  # the rounds are resolved individually...
     result = fuse([(o.id, o) for o in observations])  # default episode gate: 1.5 km, 15 min
     assert len(result.events) == 1  # ...and merged into one episode
     event = result.events[0]
     assert event.attributes["n_observations"] == len(observations) - len(result.unassociated)
     x, y = _xy(event.lon, event.lat)
-    assert math.hypot(x - np.mean([s[0] for s in sources]), y - np.mean([s[1] for s in sources])) < 300
+    assert (
+        math.hypot(x - np.mean([s[0] for s in sources]), y - np.mean([s[1] for s in sources])) < 300
+    )
 
 
-def _point(sensor: str, kind: str, lon: float, lat: float, sigma: float, t: datetime, **attrs: object) -> Observation:
+def _point(
+    sensor: str, kind: str, lon: float, lat: float, sigma: float, t: datetime, **attrs: object
+) -> Observation:
     modality = {"s": "satellite", "d": "drone", "a": "acoustic"}[sensor[0]]
-    return Observation(sensor, modality, kind, t, PointLocation.isotropic(lon, lat, sigma), attributes=dict(attrs))
+    return Observation(
+        sensor, modality, kind, t, PointLocation.isotropic(lon, lat, sigma), attributes=dict(attrs)
+    )
 
 
 def test_hot_spot_after_shelling_corroborates_it() -> None:
     lon, lat = FRAME.point_to_geo(1000.0, 2000.0)
     blast = _point("a-net", "explosion", lon, lat, 150.0, T0, confidence=0.9)
     lon2, lat2 = FRAME.point_to_geo(1200.0, 2100.0)
-    fire = _point("s-viirs", "thermal_anomaly", lon2, lat2, 200.0, T0 + timedelta(hours=4), confidence=0.8)
+    fire = _point(
+        "s-viirs", "thermal_anomaly", lon2, lat2, 200.0, T0 + timedelta(hours=4), confidence=0.8
+    )
     far_lon, far_lat = FRAME.point_to_geo(30_000.0, 2000.0)
     burn = _point("s-viirs", "thermal_anomaly", far_lon, far_lat, 200.0, T0 + timedelta(hours=4))
-    result = fuse([(o.id, o) for o in (blast, fire, burn)], [Sensor("s-viirs", "satellite", reliability=0.9)])
+    result = fuse(
+        [(o.id, o) for o in (blast, fire, burn)], [Sensor("s-viirs", "satellite", reliability=0.9)]
+    )
     kinds = sorted(e.kind for e in result.events)
     assert kinds == ["explosion", "thermal_anomaly"]
     explosion = next(e for e in result.events if e.kind == "explosion")
@@ -143,8 +161,21 @@ def test_hot_spot_before_shelling_does_not_corroborate_it() -> None:
 
 def test_repeated_sightings_of_one_weapon_are_one_event() -> None:
     sightings = [
-        _point("d-1", "equipment", 37.5 + dx, 48.0, 20.0, T0 + timedelta(hours=h), weapon_class=w, confidence=0.9)
-        for dx, h, w in [(0.0, 0, "artillery_ge100"), (0.0002, 26, "artillery_ge100"), (-0.0002, 50, "artillery_lt100")]
+        _point(
+            "d-1",
+            "equipment",
+            37.5 + dx,
+            48.0,
+            20.0,
+            T0 + timedelta(hours=h),
+            weapon_class=w,
+            confidence=0.9,
+        )
+        for dx, h, w in [
+            (0.0, 0, "artillery_ge100"),
+            (0.0002, 26, "artillery_ge100"),
+            (-0.0002, 50, "artillery_lt100"),
+        ]
     ]
     other = _point("d-1", "equipment", 37.6, 48.0, 20.0, T0, weapon_class="tank", confidence=0.9)
     result = fuse([(o.id, o) for o in [*sightings, other]])
@@ -160,3 +191,35 @@ def test_one_sensor_is_not_independent_corroboration() -> None:
     confidence, sources = noisy_or_by_source([("a", 0.6), ("b", 0.6)])
     assert sources == 2
     assert confidence == pytest.approx(0.84)
+
+
+def test_salvo_ghosts_are_absorbed_into_the_launch_position() -> None:
+    """Ten rockets launched within 20 s from one spot are one source, not ten plus ghosts."""
+    rng = np.random.default_rng(11)
+    stations = [(rng.uniform(-15e3, 15e3), rng.uniform(-15e3, 15e3)) for _ in range(10)]
+    sx, sy = 2_000.0, -1_000.0
+    t0 = T0.timestamp()
+    observations = []
+    for k in range(10):
+        origin = t0 + 2.0 * k + rng.uniform(0, 0.5)
+        for i, (x, y) in enumerate(stations):
+            r = math.hypot(sx - x, sy - y)
+            if r > 20e3 or rng.random() < 0.15:
+                continue
+            azimuth = (math.degrees(math.atan2(sx - x, sy - y)) + rng.normal(0, 3)) % 360
+            lon, lat = FRAME.point_to_geo(x, y)
+            observations.append(
+                Observation(
+                    f"ac{i}", "acoustic", "launch", from_epoch(origin + r / C + rng.normal(0, 0.2)),
+                    BearingLocation(lon, lat, azimuth, 3.0, 25_000.0),
+                    time_sigma_s=0.2, attributes={"confidence": 0.8},
+                )
+            )  # fmt: skip
+    pairs = [(o.id, o) for o in observations]
+    result = fuse(pairs)
+    assert len(result.events) == 1
+    x, y = _xy(result.events[0].lon, result.events[0].lat)
+    assert math.hypot(x - sx, y - sy) < 300.0
+    # without salvo handling, cross-pairing rounds leaves ghost sources kilometres away
+    raw = fuse(pairs, config=FusionConfig(episode_distance_m=0.0, salvo_window_s=0.0))
+    assert len(raw.events) > 1

@@ -146,7 +146,7 @@ def _withdrawal(
                     "zone": zone_id,
                     "weapon_classes": list(classes),
                     "exempt_zones": list(storage_by_party.get(party, [])),
-                    "min_confidence": 0.3,
+                    "min_confidence": 0.5,
                     "severity": "serious",
                 }
             )
@@ -233,7 +233,7 @@ def demo_agreement_dict(
             "activities": list(_FIRE_KINDS),
             "zone": None,
             "exempt_zones": list(declared_ids),
-            "min_confidence": 0.3,
+            "min_confidence": 0.5,
             "severity": "serious",
         },
         {
@@ -241,7 +241,7 @@ def demo_agreement_dict(
             "description": "No military presence in the disengagement zone",
             "activities": list(_PRESENCE_KINDS),
             "zone": "disengagement",
-            "min_confidence": 0.3,
+            "min_confidence": 0.5,
             "severity": "serious",
         },
         *band_rules,
@@ -251,7 +251,7 @@ def demo_agreement_dict(
             "activities": ["explosion", "impact"],
             "zone": "deep-rear",
             "exempt_zones": list(declared_ids),
-            "min_confidence": 0.3,
+            "min_confidence": 0.5,
             "severity": "critical",
         },
     ]

@@ -226,6 +226,49 @@ class _Chunk:
         )
 
 
+def _refine_bearings(chunk: _Chunk, source: AcousticSource) -> AcousticSource:
+    """Re-locate a salvo from the bearings of all its rounds (times left free).
+
+    Each round of a salvo has its own origin time, so only the directions are
+    shared; least squares over the azimuth residuals of every member gives the
+    position and its covariance. The origin stays that of the first located round.
+    """
+    index = {d.index: i for i, d in enumerate(chunk.detections)}
+    idx = np.asarray([index[m] for m in source.members])
+    if len({chunk.station[i] for i in idx}) < 2:
+        return source
+    state = np.array([source.x, source.y], dtype=float)
+    info = np.eye(2)
+    for _ in range(8):
+        dx, dy = state[0] - chunk.x[idx], state[1] - chunk.y[idx]
+        r2 = np.maximum(dx * dx + dy * dy, 1.0)
+        r = np.sqrt(r2)
+        az_sigma = np.hypot(chunk.az_sigma[idx], chunk.config.acoustic_position_floor_m / r)
+        res = np.asarray(_wrap(chunk.az[idx] - np.arctan2(dx, dy))) / az_sigma
+        jac = np.column_stack([dy / r2, -dx / r2]) / az_sigma[:, None]
+        info = jac.T @ jac
+        step = np.linalg.lstsq(jac, res, rcond=None)[0]
+        shift = float(np.hypot(step[0], step[1]))
+        if shift > 2_000.0:
+            step *= 2_000.0 / shift
+        state = state + step
+        if shift < 0.5:
+            break
+    if not np.all(np.isfinite(state)) or np.hypot(*(state - [source.x, source.y])) > 5_000.0:
+        return source
+    cov = np.linalg.pinv(info)
+    floor = chunk.config.acoustic_position_floor_m**2
+    return AcousticSource(
+        x=float(state[0]),
+        y=float(state[1]),
+        cov=(float(cov[0, 0]) + floor, float(cov[0, 1]), float(cov[1, 1]) + floor),
+        origin_s=source.origin_s,
+        origin_sigma_s=source.origin_sigma_s,
+        members=source.members,
+        rms=source.rms,
+    )
+
+
 def _chunks(detections: Sequence[AcousticDetection], gap_s: float) -> list[list[AcousticDetection]]:
     ordered = sorted(detections, key=lambda d: (d.time_s, d.index))
     chunks: list[list[AcousticDetection]] = []
@@ -304,6 +347,64 @@ def _associate_chunk(chunk: _Chunk) -> list[AcousticSource]:
     return sources
 
 
+def _explained_by(chunk: _Chunk, weak: AcousticSource, strong: AcousticSource) -> bool:
+    """Whether the bearings of ``weak`` point at ``strong`` (a ghost of its salvo).
+
+    Several rounds fired within seconds from one position (a salvo, a battery)
+    give each station several arrivals; pairing arrivals of different rounds at
+    different stations makes ghost sources a few kilometres off. Their bearings
+    still point at the real position, only their times do not fit one instant.
+    """
+    window = chunk.config.salvo_window_s
+    if window <= 0 or abs(weak.origin_s - strong.origin_s) > window:
+        return False
+    index = {d.index: i for i, d in enumerate(chunk.detections)}
+    gate = chunk.config.gate_sigmas
+    c = chunk.config.sound_speed_mps
+    hits = 0
+    for member in weak.members:
+        i = index[member]
+        dx, dy = strong.x - chunk.x[i], strong.y - chunk.y[i]
+        r = math.hypot(dx, dy)
+        if r > chunk.max_range[i] * 1.2:
+            continue
+        miss = abs(float(_wrap(chunk.az[i] - math.atan2(dx, dy)))) * r
+        lateral = math.hypot(r * chunk.az_sigma[i], chunk.config.acoustic_position_floor_m * 4)
+        implied_origin = chunk.t[i] - r / c  # when this round left the strong position
+        hits += miss <= gate * lateral and abs(implied_origin - strong.origin_s) <= window
+    return hits * 3 >= 2 * len(weak.members)
+
+
+def _absorb_ghosts(chunk: _Chunk, sources: list[AcousticSource]) -> list[AcousticSource]:
+    """Fold sources explained by a better-supported one into it (as extra rounds).
+
+    A weaker source is a ghost of a stronger one when, for at least two thirds
+    of its detections, the bearing points at the stronger source and the
+    arrival fits a round fired from there within ``salvo_window_s`` of it.
+    """
+    ranked = sorted(sources, key=lambda s: (-len(s.members), s.rms, s.members))
+    kept: list[AcousticSource] = []
+    grown: set[tuple[int, ...]] = set()
+    for source in ranked:
+        host = next((k for k in kept if _explained_by(chunk, source, k)), None)
+        if host is None:
+            kept.append(source)
+            continue
+        merged = AcousticSource(
+            x=host.x,
+            y=host.y,
+            cov=host.cov,
+            origin_s=host.origin_s,
+            origin_sigma_s=host.origin_sigma_s,
+            members=tuple(sorted(host.members + source.members)),
+            rms=host.rms,
+        )
+        kept[kept.index(host)] = merged
+        grown.discard(host.members)
+        grown.add(merged.members)
+    return [_refine_bearings(chunk, k) if k.members in grown else k for k in kept]
+
+
 def associate_acoustic(
     detections: Sequence[AcousticDetection], config: FusionConfig
 ) -> tuple[list[AcousticSource], list[int]]:
@@ -323,7 +424,8 @@ def associate_acoustic(
         members = [d for d in detections if d.family == family]
         for chunk_detections in _chunks(members, gap):
             if len(chunk_detections) >= 2:
-                sources.extend(_associate_chunk(_Chunk(chunk_detections, config)))
+                chunk = _Chunk(chunk_detections, config)
+                sources.extend(_absorb_ghosts(chunk, _associate_chunk(chunk)))
     used = {m for s in sources for m in s.members}
     unassociated = sorted(d.index for d in detections if d.index not in used)
     sources.sort(key=lambda s: (s.origin_s, s.members))

@@ -36,6 +36,9 @@ class FusionConfig:
     episode_distance_m, episode_window_s
         Located explosive events of the same kind closer than this in space (metres)
         and time (seconds) form one episode (one event).
+    salvo_window_s
+        Rounds of one salvo or battery fired within this many seconds of a located
+        source absorb the ghost sources their cross-pairings make; 0 disables it.
     colocated_distance_m
         Explosive events of different kinds (a launch and an "explosion" heard at
         the same gun) closer than this, metres, within the episode window are one
@@ -60,6 +63,7 @@ class FusionConfig:
     episode_distance_m: float = 1_500.0
     episode_window_s: float = 900.0
     colocated_distance_m: float = 700.0
+    salvo_window_s: float = 120.0
     thermal_delay_max_s: float = 43_200.0
     thermal_cluster_window_s: float = 86_400.0
     equipment_motion_sigma_m: float = 50.0
