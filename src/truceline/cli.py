@@ -32,7 +32,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-agreement_app = typer.Typer(help="Validate and register ceasefire agreements.", no_args_is_help=True)
+agreement_app = typer.Typer(
+    help="Validate and register ceasefire agreements.", no_args_is_help=True
+)
 log_app = typer.Typer(help="The tamper-evident evidence log.", no_args_is_help=True)
 store_app = typer.Typer(help="The projection store.", no_args_is_help=True)
 app.add_typer(agreement_app, name="agreement")

@@ -214,7 +214,7 @@ def rebuild_store(workspace: Workspace) -> tuple[str, str, list[str]]:
     problems: list[str] = []
     runs = [run for run in store.runs() if run.get("result")]
     if runs:
-        ok, run_problems, outcome = rederive(store, runs[-1])
+        _, run_problems, outcome = rederive(store, runs[-1])
         problems.extend(run_problems)
         store.replace_results(outcome.run_id, outcome.events, outcome.findings)
     new_digest = store.content_digest()

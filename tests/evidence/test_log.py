@@ -14,7 +14,10 @@ from truceline.model.ids import canonical_json
 
 
 def _entries(start: int, count: int) -> list[bytes]:
-    return [canonical_json({"type": "artifact", "n": i, "text": f"e{i}"}) for i in range(start, start + count)]
+    return [
+        canonical_json({"type": "artifact", "n": i, "text": f"e{i}"})
+        for i in range(start, start + count)
+    ]
 
 
 @pytest.fixture

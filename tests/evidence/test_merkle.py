@@ -72,7 +72,7 @@ CONSISTENCY = [
 
 
 def test_empty_tree_root_is_sha256_of_nothing() -> None:
-    assert EMPTY_ROOT == hashlib.sha256(b"").digest()
+    assert hashlib.sha256(b"").digest() == EMPTY_ROOT
     assert MerkleAccumulator().root() == EMPTY_ROOT
     assert root_hash([]) == EMPTY_ROOT
 

@@ -6,8 +6,8 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from ingest.ingest_samples import FIRMS_API_VIIRS, FIRMS_ARCHIVE_VIIRS, FIRMS_COUNTRY
 
+from ingest.ingest_samples import FIRMS_API_VIIRS, FIRMS_ARCHIVE_VIIRS, FIRMS_COUNTRY
 from truceline.evidence.entries import observation_entry
 from truceline.evidence.verify import verify_log
 from truceline.ingest.pipeline import ingest_file

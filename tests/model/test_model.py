@@ -124,7 +124,13 @@ def test_observation_round_trip_keeps_its_id(
 
 attributes = st.dictionaries(
     st.text(max_size=8),
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=8)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=8),
+    ),
     max_size=4,
 )
 

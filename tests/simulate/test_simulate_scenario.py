@@ -50,7 +50,7 @@ def test_summary_counts(scenario: ScenarioSummary) -> None:
     assert 200 <= counts["firms_rows"] <= 3000
     assert 500 <= counts["acoustic_detections"] <= 4000
     assert 40 <= counts["drone_detections"] <= 600
-    assert 40 <= counts["acoustic_sensors"] <= 80
+    assert counts["acoustic_sensors"] == 84
 
 
 def test_one_day_scenario_keeps_the_script(tmp_path: Path) -> None:

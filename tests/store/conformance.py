@@ -122,7 +122,9 @@ class StoreConformance:
         assert store.sensors() == [Sensor("s1", "acoustic", reliability=0.8)]
 
     def test_coverage_query(self, store: Store) -> None:
-        cov = Coverage("d1", T0, T0 + timedelta(hours=1), "POLYGON ((37 48, 37.1 48, 37.1 48.1, 37 48))", 0.8)
+        cov = Coverage(
+            "d1", T0, T0 + timedelta(hours=1), "POLYGON ((37 48, 37.1 48, 37.1 48.1, 37 48))", 0.8
+        )
         _, entry = make_entry("coverage", cov.to_dict())
         store.add_batch(end_seq=1, other_entries=[(0, entry)])
         assert store.coverage() == [cov]
@@ -153,7 +155,7 @@ class StoreConformance:
         entry_id, _, body = observation_entry(observations[1], {})
         good = ObservationRow(1, entry_id, observations[1], body, None, None)
         duplicate = ObservationRow(2, entry_id, observations[1], body, None, None)
-        with pytest.raises(Exception, match="UNIQUE|unique|duplicate"):
+        with pytest.raises(Exception, match=r"UNIQUE|unique|duplicate"):
             store.add_batch(end_seq=3, observations=[good, duplicate])
         assert store.content_digest() == before
         assert store.log_size() == 1

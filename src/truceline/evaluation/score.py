@@ -143,7 +143,9 @@ def score_findings(
     if true_events and found:
         finite = np.where(np.isfinite(cost), cost, 1e12)
         rows, cols = linear_sum_assignment(finite)
-        pairs = [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if np.isfinite(cost[r, c])]
+        pairs = [
+            (int(r), int(c)) for r, c in zip(rows, cols, strict=True) if np.isfinite(cost[r, c])
+        ]
     errors = sorted(float(cost[r, c]) for r, c in pairs)
     matched_true = {r for r, _ in pairs}
     matched_found = {c for _, c in pairs}

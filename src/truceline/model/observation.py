@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from typing import Any
 
 from truceline.model.errors import RecordError
@@ -114,8 +114,9 @@ class Observation:
         """
         location = self.location
         if isinstance(location, PointLocation):
-            _check_finite_floats(location.lon, location.lat, location.cov_ee, location.cov_en,
-                                 location.cov_nn)
+            _check_finite_floats(
+                location.lon, location.lat, location.cov_ee, location.cov_en, location.cov_nn
+            )
             loc = (
                 f'{{"cov_m2":[{location.cov_ee!r},{location.cov_en!r},{location.cov_nn!r}],'
                 f'"lat":{location.lat!r},"lon":{location.lon!r},"type":"point"}}'
