@@ -136,7 +136,7 @@ def test_sensor_and_coverage_features(scenario_dir: Path) -> None:
         assert 0.0 < props["reliability"] < 1.0
         assert 15_000 <= props["detection_range_m"] <= 25_000
         sensors[props["id"]] = props
-    assert 60 + 4 * 6 == len(sensors)  # four rows of 15, four per town
+    assert len(sensors) == 60 + 4 * 6  # four rows of 15, four per town
     for folder in ("ground", "drone", "satellite"):
         covered = 0
         for _, feature in records(scenario_dir, folder, "coverage"):

@@ -18,7 +18,7 @@ from scipy.optimize import linear_sum_assignment
 
 from truceline.model.finding import Finding
 from truceline.model.geo import geodesic_distance_m
-from truceline.model.timeutil import parse_utc
+from truceline.model.timeutil import format_utc, parse_utc
 
 __all__ = ["MatchGates", "category", "score_findings"]
 
@@ -127,7 +127,7 @@ def score_findings(
                 "lon": finding.lon,
                 "lat": finding.lat,
                 "t": finding.time.timestamp(),
-                "time": finding.time.isoformat(),
+                "time": format_utc(finding.time),
                 "rules": [],
                 "escalated": False,
             },

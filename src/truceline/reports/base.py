@@ -228,6 +228,17 @@ class EscalationScale:
             return level.strip().lower() not in NOT_ESCALATED_LEVELS
         return level != self.levels[0]
 
+    def top(self, level: str) -> bool:
+        """Whether ``level`` is the highest the agreement lists (e.g. "attack").
+
+        This is what the map marks with a star: the alerts that go to the
+        guarantors, not every level above "log". With unknown levels it falls
+        back to :meth:`escalated`.
+        """
+        if self.levels is None:
+            return self.escalated(level)
+        return level == self.levels[-1] or level not in self.levels
+
     def rank(self, level: str) -> int:
         """Position of ``level``, lowest 0; unlisted levels rank above every listed one."""
         if self.levels is None:

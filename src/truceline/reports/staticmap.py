@@ -239,7 +239,7 @@ def _draw_findings(
     """Ellipses in the given order (least severe first, so the worst are on top)."""
     for finding, polygon in zip(findings, ellipses, strict=True):
         colour = SEVERITY_COLOURS[finding.severity]
-        escalated = scale.escalated(finding.escalation_level)
+        escalated = scale.top(finding.escalation_level)
         add_area(
             axes,
             polygon,
@@ -315,7 +315,7 @@ def _legend(
         for s in SEVERITIES
         if s in present
     )
-    if any(scale.escalated(f.escalation_level) for f in findings):
+    if any(scale.top(f.escalation_level) for f in findings):
         handles.append(
             Line2D(
                 [],
@@ -325,7 +325,7 @@ def _legend(
                 markersize=9,
                 color="white",
                 markeredgecolor="black",
-                label="escalated",
+                label=f"escalated to {scale.levels[-1] if scale.levels else 'top level'}",
             )
         )
     axes.figure.legend(handles=handles, loc="outside right upper", fontsize=7, frameon=False)
