@@ -82,7 +82,7 @@ def observation_entry(
             b',"id":"',
             entry_id.encode("ascii"),
             b'","source":',
-            canonical_json(source),
+            _source_bytes(source),
             b',"type":"observation"}',
         )
     )

@@ -112,12 +112,20 @@ def ingest_file(
     """
     adapter_cls = get_adapter(format_name) if format_name else detect(path)
     artifact, size = _file_sha256(path)
+    store = workspace.store
+    log = workspace.log
+    # Ingest is atomic per file, so a file whose bytes are already in the log had
+    # every record logged then: nothing to read again.
+    known_artifact = store.artifact(artifact)
+    if known_artifact is not None:
+        records_then = int(known_artifact.get("records", 0))
+        return IngestResult(
+            path, adapter_cls.name, artifact, records_then, 0, log.size, log.root_hash
+        )
     records = _read_all(adapter_cls(), path)
     if progress is not None:
         progress(len(records))
 
-    store = workspace.store
-    log = workspace.log
     seen: dict[str, int] = {}
     observations: list[tuple[str, bytes, bytes, Observation, int]] = []
     others: list[tuple[str, bytes, Sensor | Coverage]] = []
@@ -160,14 +168,18 @@ def ingest_file(
             path, adapter_cls.name, artifact, len(records), 0, log.size, log.root_hash
         )
 
-    artifact_known = bool(store.known_ids("artifacts", [artifact]))
     batch_entries: list[bytes] = []
-    if not artifact_known:
-        _, artifact_entry = make_entry(
-            "artifact",
-            {"sha256": artifact, "size": size, "name": path.name, "format": adapter_cls.name},
-        )
-        batch_entries.append(artifact_entry)
+    _, artifact_entry = make_entry(
+        "artifact",
+        {
+            "sha256": artifact,
+            "size": size,
+            "name": path.name,
+            "format": adapter_cls.name,
+            "records": len(records),
+        },
+    )
+    batch_entries.append(artifact_entry)
     batch_entries.extend(entry for _, entry in new_others)
     first_obs_seq = log.size + len(batch_entries)
     batch_entries.extend(o[1] for o in new_obs)

@@ -124,6 +124,10 @@ class Store(ABC):
         """Which of ``ids`` exist in ``table`` (observations, sensors, coverage, artifacts...)."""
 
     @abstractmethod
+    def artifact(self, sha256: str) -> Mapping[str, Any] | None:
+        """The logged description of a raw file with this SHA-256, or ``None``."""
+
+    @abstractmethod
     def observations(self, query: Query = ALL) -> list[tuple[str, Observation]]:
         """``(id, observation)`` pairs matching ``query``, in log order."""
 

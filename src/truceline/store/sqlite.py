@@ -141,6 +141,9 @@ class SQLiteStore(Store):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        # 64 MiB page cache: bulk inserts into the id index and the R*Tree touch
+        # pages all over both trees; the default 2 MiB cache thrashes.
+        self._db.execute("PRAGMA cache_size=-65536")
         self._db.executescript(_SCHEMA)
         self._db.execute(
             "INSERT OR IGNORE INTO meta(key, value) "
@@ -306,6 +309,10 @@ class SQLiteStore(Store):
             )
             found.update(row[0] for row in rows)
         return found
+
+    def artifact(self, sha256: str) -> Mapping[str, Any] | None:
+        row = self._db.execute("SELECT body FROM artifacts WHERE id=?", (sha256,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
 
     def observations(self, query: Query = ALL) -> list[tuple[str, Observation]]:
         where, params = _where(query, "observations", "t", "t_end")
