@@ -163,12 +163,12 @@ def agreement_check(
     home: HomeOption = None,
 ) -> None:
     """Validate an agreement file; every problem is printed with its field path."""
-    from truceline.agreement import check_agreement
+    from truceline.agreement import check_agreement, format_issues
 
     issues = check_agreement(file)
     if issues:
-        for issue in issues:
-            out.print(f"{file}: {issue}", highlight=False)
+        for line in format_issues(file, issues):
+            out.print(line, highlight=False, markup=False)
         raise _fail(f"{file}: {len(issues)} problem(s)")
     out.print(f"{file}: OK")
 
@@ -236,7 +236,7 @@ def store_rebuild(home: HomeOption = None) -> None:
     """Recreate the store from the log and check it equals the previous content."""
     from truceline.runs import rebuild_store
 
-    with _open(home) as workspace:
+    with _open(home) as workspace, console.status("rebuilding the store from the log"):
         old, new, problems = rebuild_store(workspace)
     out.print(f"store digest before: {old}\nstore digest after:  {new}")
     if problems:
@@ -268,9 +268,14 @@ def run(
             fusion_config = FusionConfig.from_dict(json.loads(config.read_text())["fusion"])
         except (OSError, ValueError, KeyError) as exc:
             raise _fail(f"{config}: {exc}") from None
-    with _open(home) as workspace:
+    with _open(home) as workspace, console.status("fusing and judging"):
         if agreement is not None:
             add_agreement(workspace, agreement)
+        if not workspace.store.agreements():
+            console.print(
+                "[yellow]warning:[/] no agreement in the log ('truceline agreement add FILE'): "
+                "events are fused but nothing is judged"
+            )
         outcome = execute_run(workspace, fusion_config)
     summary = {
         "run_id": outcome.run_id,
@@ -392,8 +397,11 @@ def report(
     """Write report.html, findings.geojson and findings.csv for the current run."""
     from truceline.reporting import write_run_report
 
-    with _open(home) as workspace:
-        files = write_run_report(workspace, out_dir)
+    with _open(home) as workspace, console.status("writing the report"):
+        try:
+            files = write_run_report(workspace, out_dir)
+        except TrucelineError as exc:
+            raise _fail(str(exc)) from None
     for path in files:
         out.print(str(path))
 

@@ -34,7 +34,12 @@ def test_observation_entry_is_canonical(source: dict[str, object]) -> None:
     entry_id, entry, body = observation_entry(obs, source)
     parsed = json.loads(entry)
     assert canonical_json(parsed) == entry
-    assert parsed == {"type": "observation", "id": entry_id, "body": obs.to_dict(), "source": source}
+    assert parsed == {
+        "type": "observation",
+        "id": entry_id,
+        "body": obs.to_dict(),
+        "source": source,
+    }
     assert entry_id == sha256_hex(body) == obs.id
 
 

@@ -9,7 +9,6 @@ of the line and a 15 km band on each side, split by the ISW control polygons.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -56,9 +55,7 @@ def test_report_on_the_real_front_line(tmp_path: Path, shared_data: Path) -> Non
     data = ReportInput(
         agreement, findings, [], coverage, {"period_start": T0, "period_end": T1}, "Front line 2023"
     )
-    started = time.perf_counter()
     files = write_report(tmp_path, data)
-    assert time.perf_counter() - started < 30.0
     page = files.html.read_text(encoding="utf-8")
     for zone in ("disengagement", "band_15km_east", "band_15km_west"):
         assert f"of zone {zone}" in page
