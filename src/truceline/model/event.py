@@ -7,15 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from truceline.model.geo import Ellipse, covariance_ellipse
-from truceline.model.ids import content_id
+from truceline.model.located import LocatedRecord
 from truceline.model.timeutil import format_utc, parse_utc
 
 __all__ = ["Event"]
 
 
 @dataclass(frozen=True, slots=True)
-class Event:
+class Event(LocatedRecord):
     """A fused event.
 
     Attributes
@@ -81,22 +80,6 @@ class Event:
             "confidence": self.confidence,
             "attributes": dict(self.attributes),
         }
-
-    @property
-    def id(self) -> str:
-        """Content id over the event's full content."""
-        return content_id(self.to_dict())
-
-    def ellipse(self, confidence: float = 0.95) -> Ellipse:
-        """Location confidence ellipse."""
-        return covariance_ellipse(self.cov_ee, self.cov_en, self.cov_nn, confidence)
-
-    def to_record(self) -> dict[str, Any]:
-        """Public record: content plus id and the 95 % ellipse."""
-        record = self.to_dict()
-        record["id"] = self.id
-        record["ellipse_95"] = self.ellipse().to_dict()
-        return record
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Event:

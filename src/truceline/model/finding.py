@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from truceline.model.geo import Ellipse, covariance_ellipse
-from truceline.model.ids import content_id
+from truceline.model.located import LocatedRecord
 from truceline.model.timeutil import format_utc, parse_utc
 from truceline.model.vocab import FINDING_STATUSES, SEVERITIES
 
@@ -16,7 +15,7 @@ __all__ = ["Finding"]
 
 
 @dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(LocatedRecord):
     """A suspected violation.
 
     Attributes
@@ -110,22 +109,6 @@ class Finding:
             "explanation": self.explanation,
             "attributes": dict(self.attributes),
         }
-
-    @property
-    def id(self) -> str:
-        """Content id of the finding."""
-        return content_id(self.to_dict())
-
-    def ellipse(self, confidence: float = 0.95) -> Ellipse:
-        """Location confidence ellipse."""
-        return covariance_ellipse(self.cov_ee, self.cov_en, self.cov_nn, confidence)
-
-    def to_record(self) -> dict[str, Any]:
-        """Public record: content plus id and the 95 % ellipse."""
-        record = self.to_dict()
-        record["id"] = self.id
-        record["ellipse_95"] = self.ellipse().to_dict()
-        return record
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Finding:

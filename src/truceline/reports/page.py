@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from truceline import __version__
+from truceline._version import __version__
 from truceline.model.coverage import Coverage
 from truceline.model.finding import Finding
 from truceline.model.ids import canonical_json
