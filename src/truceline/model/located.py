@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from truceline.model.geo import Ellipse, covariance_ellipse
@@ -22,10 +23,8 @@ class LocatedRecord:
     cov_ee: float
     cov_en: float
     cov_nn: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready content (without the id)."""
-        raise NotImplementedError
+    #: Provided by the subclass: its JSON-ready content, without the id.
+    to_dict: Callable[[], dict[str, Any]]
 
     @property
     def id(self) -> str:
