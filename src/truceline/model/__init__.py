@@ -11,6 +11,7 @@ from truceline.model.location import (
     FootprintLocation,
     Location,
     PointLocation,
+    StationLocation,
     location_from_dict,
 )
 from truceline.model.observation import Observation
@@ -30,6 +31,7 @@ __all__ = [
     "PointLocation",
     "RecordError",
     "Sensor",
+    "StationLocation",
     "TrucelineError",
     "canonical_json",
     "content_id",

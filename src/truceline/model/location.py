@@ -7,7 +7,9 @@ Three shapes, as sensors report them:
 * :class:`FootprintLocation` — a polygon the subject lies somewhere inside, e.g.
   a camera footprint or a satellite change polygon;
 * :class:`BearingLocation` — a direction from a station, e.g. an infrasound
-  array's back azimuth.
+  array's back azimuth;
+* :class:`StationLocation` — heard at a station, direction unknown (a single
+  sensor's arrival time).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ __all__ = [
     "FootprintLocation",
     "Location",
     "PointLocation",
+    "StationLocation",
     "location_from_dict",
 ]
 
@@ -183,7 +186,47 @@ class BearingLocation:
         }
 
 
-Location = PointLocation | FootprintLocation | BearingLocation
+@dataclass(frozen=True, slots=True)
+class StationLocation:
+    """Heard at a station, direction unknown: the source is within range of it.
+
+    A single acoustic or seismic sensor reports when it heard something, not
+    where from; only several such arrivals together (time differences) place
+    the source.
+
+    Attributes
+    ----------
+    station_lon, station_lat
+        Station position in degrees.
+    max_range_m
+        Largest plausible source range, metres.
+    """
+
+    station_lon: float
+    station_lat: float
+    max_range_m: float
+
+    def __post_init__(self) -> None:
+        _check_lonlat(self.station_lon, self.station_lat, "location.station")
+        if not self.max_range_m > 0:
+            raise RecordError("range must be positive", field="location.max_range_m")
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        """The station ``(lon, lat)``."""
+        return self.station_lon, self.station_lat
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "type": "station",
+            "station_lon": self.station_lon,
+            "station_lat": self.station_lat,
+            "max_range_m": self.max_range_m,
+        }
+
+
+Location = PointLocation | FootprintLocation | BearingLocation | StationLocation
 
 
 def location_from_dict(data: Mapping[str, Any]) -> Location:
@@ -225,7 +268,13 @@ def location_from_dict(data: Mapping[str, Any]) -> Location:
             _finite(data.get("azimuth_sigma_deg", 5.0), "location.azimuth_sigma_deg"),
             _finite(data.get("max_range_m", 50_000.0), "location.max_range_m"),
         )
+    if kind == "station":
+        return StationLocation(
+            _finite(data.get("station_lon"), "location.station_lon"),
+            _finite(data.get("station_lat"), "location.station_lat"),
+            _finite(data.get("max_range_m", 50_000.0), "location.max_range_m"),
+        )
     raise RecordError(
-        f"unknown location type {kind!r} (expected point, footprint or bearing)",
+        f"unknown location type {kind!r} (expected point, footprint, bearing or station)",
         field="location.type",
     )

@@ -35,6 +35,10 @@ class Sensor:
         Prior probability that one of its detections is real, in (0, 1).
     public_key
         Optional hex Ed25519 public key its reports are signed with.
+    elevation_m
+        Station elevation above sea level, metres.
+    array
+        Id of the array this element belongs to, if any.
     """
 
     id: str
@@ -46,6 +50,8 @@ class Sensor:
     detection_range_m: float | None = None
     reliability: float = 0.5
     public_key: str | None = None
+    elevation_m: float | None = None
+    array: str | None = None
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -67,6 +73,8 @@ class Sensor:
             "detection_range_m": self.detection_range_m,
             "reliability": self.reliability,
             "public_key": self.public_key,
+            "elevation_m": self.elevation_m,
+            "array": self.array,
         }
 
     @property
@@ -97,4 +105,6 @@ class Sensor:
             detection_range_m=opt_float("detection_range_m"),
             reliability=opt_float("reliability") or 0.5,
             public_key=data.get("public_key"),
+            elevation_m=opt_float("elevation_m"),
+            array=None if data.get("array") in (None, "") else str(data.get("array")),
         )

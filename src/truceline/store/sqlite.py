@@ -18,7 +18,12 @@ from typing import Any
 from truceline.model.coverage import Coverage
 from truceline.model.event import Event
 from truceline.model.finding import Finding
-from truceline.model.location import BearingLocation, FootprintLocation, Location
+from truceline.model.location import (
+    BearingLocation,
+    FootprintLocation,
+    Location,
+    StationLocation,
+)
 from truceline.model.observation import Observation
 from truceline.model.sensor import Sensor
 from truceline.model.timeutil import from_epoch, to_epoch
@@ -89,7 +94,7 @@ def _bounds(location: Location) -> tuple[float, float, float, float]:
     if isinstance(location, FootprintLocation):
         min_lon, min_lat, max_lon, max_lat = location.polygon.bounds
         return min_lon, max_lon, min_lat, max_lat
-    if isinstance(location, BearingLocation):
+    if isinstance(location, BearingLocation | StationLocation):
         dlat = location.max_range_m * _DEG_PER_M
         dlon = dlat / max(math.cos(math.radians(location.station_lat)), 1e-6)
         return (

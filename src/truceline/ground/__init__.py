@@ -1,0 +1,1 @@
+"""Ground sensor network processing: detect, beamform, associate, locate, attribute."""
