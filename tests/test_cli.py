@@ -154,3 +154,15 @@ def test_ingest_bad_record_names_file_line_field(tmp_path: Path) -> None:
     assert "fires.csv" in output and "line 3" in output and "LONGITUDE" in output
     code, output = invoke("status", "--home", str(tmp_path / "home"), "--json")
     assert json.loads(output)["observations"] == 0
+
+
+def test_ingest_directory_skips_unrecognised_files(tmp_path: Path, demo: Path) -> None:
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    shutil.copy(demo / "scenario" / "agreement.yaml", folder / "agreement.yaml")
+    firms = sorted((demo / "scenario" / "firms").glob("*.csv"))[0]
+    shutil.copy(firms, folder / firms.name)
+    code, output = invoke("ingest", str(folder), "--home", str(tmp_path / "home"), "--json")
+    assert code == 0, output
+    assert "skipped" in output and "agreement.yaml" in output
+    assert firms.name in output

@@ -41,7 +41,7 @@ app.add_typer(agreement_app, name="agreement")
 app.add_typer(log_app, name="log")
 app.add_typer(store_app, name="store")
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 HomeOption = Annotated[
@@ -100,20 +100,36 @@ def ingest(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Ingest field data files; the format of each file is detected by probing."""
+    """Ingest field data files; the format of each file is detected by probing.
+
+    Each file is ingested atomically: a bad record refuses that file whole
+    (earlier files stay ingested). Files found by walking a directory that no
+    format recognises are skipped with a note; a named file must be readable.
+    """
     from truceline.ingest.pipeline import ingest_file
+    from truceline.ingest.registry import UnknownFormatError
 
     files = _expand(paths)
+    explicit = {path for path in paths if not path.is_dir()}
     results = []
+    skipped: list[Path] = []
     with _open(home) as workspace, _progress() as progress:
         task = progress.add_task("ingest", total=len(files))
         for path in files:
             try:
                 result = ingest_file(workspace, path, format_name=format_name)
+            except UnknownFormatError as exc:
+                if path in explicit:
+                    raise _fail(str(exc)) from None
+                skipped.append(path)  # found while walking a directory: not field data
+                progress.advance(task)
+                continue
             except TrucelineError as exc:
                 raise _fail(str(exc)) from None
             results.append(result)
             progress.advance(task)
+    for path in skipped:
+        console.print(f"[yellow]skipped[/] {path}: no ingest format recognises it")
     if as_json:
         out.print_json(
             data=[
