@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ingest.ground_samples import GROUND_SAMPLES
+
 FIRMS_ARCHIVE_VIIRS = (
     "latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,confidence,"
     "version,bright_ti5,frp,daynight,instrument\n"
@@ -192,6 +194,7 @@ SAMPLES: dict[str, tuple[str, bytes]] = {
         b"lng1,lng2,lat1,lat2,start_date,end_date,note\n29.3,29.8,45.5,45,01/01/2022,,marsh\n",
     ),
     "empty": (".csv", b""),
+    **GROUND_SAMPLES,
 }
 
 

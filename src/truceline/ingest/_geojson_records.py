@@ -55,6 +55,8 @@ _SENSOR_KEYS = frozenset(
         "detection_range_m",
         "reliability",
         "public_key",
+        "elevation_m",
+        "array",
     }
 )
 _COVERAGE_KEYS = frozenset(
@@ -283,6 +285,9 @@ def _sensor(value: Any, props: Mapping[str, Any]) -> Sensor:
     public_key = props.get("public_key")
     if public_key is not None and not isinstance(public_key, str):
         raise RecordError("expected a hex string", field="properties.public_key")
+    array = props.get("array")
+    if array is not None and (not isinstance(array, str) or not array):
+        raise RecordError("expected a non-empty array id", field="properties.array")
     return Sensor(
         id=_text(props, "id"),
         modality=_text(props, "modality"),
@@ -293,6 +298,8 @@ def _sensor(value: Any, props: Mapping[str, Any]) -> Sensor:
         detection_range_m=detection_range,
         reliability=0.5 if reliability is None else reliability,
         public_key=public_key,
+        elevation_m=_optional_number(props, "elevation_m"),
+        array=array,
     )
 
 

@@ -1,0 +1,575 @@
+"""Launch -> impact trajectories: pair located events by flight physics, globally.
+
+A launch and an impact belong to one trajectory when the distance between them
+(range) and the delay between them (time of flight) are consistent with some
+weapon family of :data:`WEAPON_FAMILIES`. Each family allows a range interval
+and a time-of-flight window ``[range / v_max, min(range / v_min, t_max)]``
+from its mean horizontal speed; the pair's likelihood is the prior-weighted sum
+over families of a uniform density over range times a uniform density over the
+time-of-flight window, each blurred by the Gaussian uncertainty of the two
+positions (projected on the line of fire) and of the two times (including the
+length of a merged episode of rounds).
+
+All launches and impacts are paired at once by an optimal assignment
+(:func:`scipy.optimize.linear_sum_assignment`) in which every event may also
+take a "no partner" option, so a crossing-fire geometry that fools a greedy
+nearest-first pairing is resolved. A pair is kept only if its log-likelihood
+ratio against :attr:`TrajectoryConfig.chance_density_per_m_s` (an unrelated
+pair's density per metre of range and second of delay) is positive and it
+passes the :attr:`~TrajectoryConfig.gate_sigma` gate.
+
+Roles and sides come from :mod:`truceline.ground.attribution`: an event's role
+combines its acoustic kind scores with being paired; a launch (paired or not)
+gets an origin side from its location ellipse; an impact only "landed on" a side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import linear_sum_assignment
+from scipy.special import ndtr
+
+from truceline.agreement.model import Agreement
+from truceline.ground.attribution import (
+    IMPACT_KINDS,
+    LAUNCH_KINDS,
+    OriginSide,
+    RoleAssignment,
+    SideSampling,
+    assign_role,
+    check_located,
+    is_launch_candidate,
+    landed_side,
+    origin_side,
+)
+from truceline.model.event import Event
+from truceline.model.geo import WGS84_GEOD
+
+__all__ = [
+    "WEAPON_FAMILIES",
+    "Trajectory",
+    "TrajectoryConfig",
+    "TrajectoryResult",
+    "WeaponFamily",
+    "pair_trajectories",
+    "plausible_families",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Cost of a forbidden assignment (finite so the solver always has a solution).
+_FORBIDDEN: Final = 1e9
+
+
+@dataclass(frozen=True, slots=True)
+class WeaponFamily:
+    """Rough flight envelope of a family of indirect-fire weapons.
+
+    Attributes
+    ----------
+    name
+        Family name.
+    weapon_class
+        The matching class of :data:`truceline.model.vocab.WEAPON_CLASSES`.
+    min_range_m, max_range_m
+        Range interval, metres.
+    min_speed_mps, max_speed_mps
+        Mean horizontal speed over the whole flight (range / time of flight), m/s.
+    max_time_of_flight_s
+        Longest flight, seconds (high-angle fire at the lowest charge).
+    prior
+        Relative prior weight among families.
+    """
+
+    name: str
+    weapon_class: str
+    min_range_m: float
+    max_range_m: float
+    min_speed_mps: float
+    max_speed_mps: float
+    max_time_of_flight_s: float
+    prior: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_range_m < self.max_range_m:
+            raise ValueError(f"family {self.name}: need 0 <= min_range_m < max_range_m")
+        if not 0.0 < self.min_speed_mps < self.max_speed_mps:
+            raise ValueError(f"family {self.name}: need 0 < min_speed_mps < max_speed_mps")
+        if self.max_time_of_flight_s <= 0.0 or self.prior <= 0.0:
+            raise ValueError(f"family {self.name}: max time of flight and prior must be positive")
+
+    def window_s(self, range_m: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Time-of-flight window ``(earliest, latest)`` in seconds for each range in metres."""
+        lo = range_m / self.max_speed_mps
+        hi = np.minimum(range_m / self.min_speed_mps, self.max_time_of_flight_s)
+        return lo, hi
+
+
+#: Rough physics, not a targeting table; the windows are deliberately wide.
+#:
+#: * mortars (60-120 mm): muzzle velocity 200-320 m/s, up to ~8 km; high-angle
+#:   fire (45-85°) gives flights of 15-65 s (vacuum bound 2 v0 / g ≈ 65 s), so
+#:   mean horizontal speed 20-250 m/s;
+#: * guns under 100 mm (e.g. 76/85 mm field guns, 680-790 m/s): up to ~15 km;
+#: * guns of 100 mm and above (122 mm D-30 to 15 km; 152/155 mm to 25-30 km,
+#:   ~40 km with base-bleed/rocket-assisted rounds): a 155 mm shell flies about
+#:   60-100 s to 20-30 km, i.e. 250-450 m/s mean horizontal speed, faster on flat
+#:   short shots, slower in high-angle fire: 200-900 m/s, at most 150 s;
+#: * multiple rocket launchers (122 mm Grad ~20-40 km, 220 mm to 35 km, 300 mm
+#:   and GMLRS to 70-90 km): burn-out speeds of 700-1500 m/s, mean horizontal
+#:   speed 300-1000 m/s, about 1-3 min of flight;
+#: * tactical ballistic missiles (Tochka-U 15-120 km, ATACMS/Iskander to
+#:   ~300 km): 4-5 min to 300 km, 500-2000 m/s.
+WEAPON_FAMILIES: Final = (
+    WeaponFamily("mortar", "mortar", 100.0, 8_000.0, 20.0, 250.0, 70.0, 0.25),
+    WeaponFamily("gun_lt100", "artillery_lt100", 500.0, 15_000.0, 150.0, 800.0, 90.0, 0.15),
+    WeaponFamily("gun_ge100", "artillery_ge100", 1_000.0, 40_000.0, 200.0, 900.0, 150.0, 0.30),
+    WeaponFamily("mlrs", "mlrs", 1_500.0, 90_000.0, 300.0, 1_000.0, 300.0, 0.20),
+    WeaponFamily(
+        "tactical_missile", "heavy_mlrs_missile", 15_000.0, 300_000.0, 500.0, 2_000.0, 420.0, 0.10
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TrajectoryConfig:
+    """Parameters of :func:`pair_trajectories`.
+
+    Attributes
+    ----------
+    families
+        Weapon flight envelopes.
+    gate_sigma
+        A pair must fit some family's range and time window within this many
+        standard deviations.
+    chance_density_per_m_s
+        Density (per metre of range, per second of delay) of an unrelated
+        launch/impact pair; a pair is kept only if more likely than that.
+    max_impacts_per_launch
+        Impacts one launch event may pair with (more than one when fusion merged
+        a battery's rounds at several aim points into one launch event).
+    reuse_cost
+        Log-likelihood penalty for each further impact of the same launch.
+    pairing_odds
+        Likelihood ratio a consistent pairing gives its role over the others.
+    kind_doubt
+        Uniform share mixed into the acoustic kind scores, in [0, 1).
+    side_threshold
+        Probability a party needs for a side to be decided, in (0.5, 1].
+    side_samples
+        Monte Carlo samples per side estimate.
+    seed
+        Seed of the side samplers (combined with each event's content id).
+    """
+
+    families: tuple[WeaponFamily, ...] = WEAPON_FAMILIES
+    gate_sigma: float = 3.0
+    chance_density_per_m_s: float = 1e-9
+    max_impacts_per_launch: int = 1
+    reuse_cost: float = 2.0
+    pairing_odds: float = 9.0
+    kind_doubt: float = 0.1
+    side_threshold: float = 0.9
+    side_samples: int = 2000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.families:
+            raise ValueError("at least one weapon family is needed")
+        if self.gate_sigma <= 0.0 or self.chance_density_per_m_s <= 0.0:
+            raise ValueError("gate_sigma and chance_density_per_m_s must be positive")
+        if self.max_impacts_per_launch < 1 or self.reuse_cost < 0.0:
+            raise ValueError("max_impacts_per_launch must be >= 1 and reuse_cost >= 0")
+        if self.pairing_odds < 1.0 or not 0.0 <= self.kind_doubt < 1.0:
+            raise ValueError("pairing_odds must be >= 1 and kind_doubt in [0, 1)")
+        if not 0.5 < self.side_threshold <= 1.0 or self.side_samples < 1:
+            raise ValueError("side_threshold must be in (0.5, 1] and side_samples >= 1")
+
+    @property
+    def side_sampling(self) -> SideSampling:
+        """Threshold, samples and seed of the side estimates."""
+        return SideSampling(self.side_threshold, self.side_samples, self.seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (to record a run's configuration)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Trajectory:
+    """A launch paired with its impact.
+
+    Attributes
+    ----------
+    launch_event, impact_event
+        Content ids of the two events.
+    range_m, range_sigma_m
+        Geodesic launch -> impact distance and its standard deviation, metres.
+    azimuth_deg
+        Direction of fire at the launch point, degrees clockwise from north.
+    time_of_flight_s, time_of_flight_sigma_s
+        Impact time minus launch time and its standard deviation, seconds.
+    weapon_families
+        ``(family, probability)`` of the families that fit, most probable first.
+    log_likelihood_ratio
+        Natural log of the pair's likelihood over the chance density.
+    origin
+        Origin side of the launch point (``None`` without an agreement).
+    impact_side
+        Party whose side the impact point lies on, or ``"undetermined"``
+        (``None`` without an agreement).
+    """
+
+    launch_event: str
+    impact_event: str
+    range_m: float
+    range_sigma_m: float
+    azimuth_deg: float
+    time_of_flight_s: float
+    time_of_flight_sigma_s: float
+    weapon_families: tuple[tuple[str, float], ...]
+    log_likelihood_ratio: float
+    origin: OriginSide | None
+    impact_side: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "launch_event": self.launch_event,
+            "impact_event": self.impact_event,
+            "range_m": self.range_m,
+            "range_sigma_m": self.range_sigma_m,
+            "azimuth_deg": self.azimuth_deg,
+            "time_of_flight_s": self.time_of_flight_s,
+            "time_of_flight_sigma_s": self.time_of_flight_sigma_s,
+            "weapon_families": [[name, p] for name, p in self.weapon_families],
+            "log_likelihood_ratio": self.log_likelihood_ratio,
+            "origin": None if self.origin is None else self.origin.to_dict(),
+            "impact_side": self.impact_side,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TrajectoryResult:
+    """Trajectories and the role of every launch/impact/explosion event.
+
+    Attributes
+    ----------
+    trajectories
+        Sorted by launch time, then launch and impact id.
+    roles
+        One per explosive event considered, sorted by event time then id.
+    config
+        The configuration used.
+    """
+
+    trajectories: tuple[Trajectory, ...]
+    roles: tuple[RoleAssignment, ...]
+    config: TrajectoryConfig = field(default_factory=TrajectoryConfig)
+
+    def role_of(self, event_id: str) -> RoleAssignment:
+        """The role assignment of one event (``KeyError`` if it was not considered)."""
+        for role in self.roles:
+            if role.event_id == event_id:
+                return role
+        raise KeyError(f"no role for event {event_id!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "trajectories": [t.to_dict() for t in self.trajectories],
+            "roles": [r.to_dict() for r in self.roles],
+            "config": self.config.to_dict(),
+        }
+
+
+# -- pair likelihoods ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Pairs:
+    """Pairwise quantities, arrays of shape ``(n_launch, n_impact)``."""
+
+    range_m: FloatArray
+    range_sigma_m: FloatArray
+    azimuth_deg: FloatArray
+    tof_s: FloatArray
+    tof_sigma_s: FloatArray
+    family_likelihood: FloatArray  # (n_family, n_launch, n_impact), per m per s
+    gated: npt.NDArray[np.bool_]
+
+
+def _along(cov: FloatArray, azimuth_deg: FloatArray) -> FloatArray:
+    """Variance (m²) of a position along ``azimuth_deg``; ``cov`` is ``(..., 3)`` ee, en, nn."""
+    a = np.radians(azimuth_deg)
+    ue, un = np.sin(a), np.cos(a)
+    return np.asarray(
+        cov[..., 0] * ue * ue + 2.0 * cov[..., 1] * ue * un + cov[..., 2] * un * un, dtype=float
+    )
+
+
+def _family_likelihoods(
+    config: TrajectoryConfig,
+    r: FloatArray,
+    var_r: FloatArray,
+    tof: FloatArray,
+    var_t: FloatArray,
+) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """Per-family pair likelihoods (per m per s, shape ``(n_family, *r.shape)``) and the gate.
+
+    ``r``/``var_r`` are range (m) and its variance (m²); ``tof``/``var_t`` the
+    delay (s) and its variance (s²). Floors of 1 m and 0.1 s keep exact inputs finite.
+    """
+    sigma_r = np.sqrt(var_r + 1.0)
+    g = config.gate_sigma
+    likelihoods = []
+    gated = np.zeros(np.shape(r), dtype=bool)
+    for fam in config.families:
+        lo, hi = fam.window_s(r)
+        speed2 = fam.min_speed_mps * fam.max_speed_mps
+        sigma = np.sqrt(var_t + 0.01 + sigma_r**2 / speed2)
+        p_range = (
+            ndtr((fam.max_range_m - r) / sigma_r) - ndtr((fam.min_range_m - r) / sigma_r)
+        ) / (fam.max_range_m - fam.min_range_m)
+        width = np.maximum(hi - lo, 1e-9)
+        p_time = np.where(
+            hi > lo, (ndtr((hi - tof) / sigma) - ndtr((lo - tof) / sigma)) / width, 0.0
+        )
+        likelihoods.append(fam.prior * p_range * p_time)
+        in_range = (r >= fam.min_range_m - g * sigma_r) & (r <= fam.max_range_m + g * sigma_r)
+        in_time = (hi > lo) & (tof >= lo - g * sigma) & (tof <= hi + g * sigma)
+        gated |= in_range & in_time
+    total_prior = sum(fam.prior for fam in config.families)
+    return np.asarray(likelihoods, dtype=float) / total_prior, gated
+
+
+def _pairs(launches: Sequence[Event], impacts: Sequence[Event], config: TrajectoryConfig) -> _Pairs:
+    def columns(events: Sequence[Event]) -> FloatArray:
+        return np.array(
+            [
+                (
+                    e.lon,
+                    e.lat,
+                    e.time.timestamp(),
+                    e.time_sigma_s,
+                    (e.time_end - e.time_start).total_seconds(),
+                    e.cov_ee,
+                    e.cov_en,
+                    e.cov_nn,
+                )
+                for e in events
+            ],
+            dtype=float,
+        )
+
+    lc, ic = columns(launches)[:, None, :], columns(impacts)[None, :, :]
+    shape = (len(launches), len(impacts))
+    lon1, lat1 = (np.broadcast_to(lc[..., k], shape).ravel() for k in (0, 1))
+    lon2, lat2 = (np.broadcast_to(ic[..., k], shape).ravel() for k in (0, 1))
+    az12, az21, dist = WGS84_GEOD.inv(lon1, lat1, lon2, lat2)
+    az12 = np.asarray(az12, dtype=float).reshape(shape) % 360.0
+    az21 = np.asarray(az21, dtype=float).reshape(shape)
+    r = np.asarray(dist, dtype=float).reshape(shape)
+    var_r = _along(lc[..., 5:8], az12) + _along(ic[..., 5:8], az21)
+    tof = np.broadcast_to(ic[..., 2] - lc[..., 2], shape)
+    var_t = np.broadcast_to(
+        lc[..., 3] ** 2 + ic[..., 3] ** 2 + (lc[..., 4] ** 2 + ic[..., 4] ** 2) / 12.0, shape
+    )
+    likelihoods, gated = _family_likelihoods(config, r, var_r, tof, var_t)
+    return _Pairs(
+        range_m=r,
+        range_sigma_m=np.sqrt(var_r),
+        azimuth_deg=az12,
+        tof_s=np.asarray(tof, dtype=float),
+        tof_sigma_s=np.sqrt(var_t),
+        family_likelihood=likelihoods,
+        gated=gated,
+    )
+
+
+def plausible_families(
+    range_m: float,
+    time_of_flight_s: float,
+    config: TrajectoryConfig | None = None,
+    *,
+    range_sigma_m: float = 0.0,
+    time_sigma_s: float = 0.0,
+) -> tuple[tuple[str, float], ...]:
+    """Weapon families whose envelope fits a range and a time of flight.
+
+    Parameters
+    ----------
+    range_m, range_sigma_m
+        Launch -> impact distance and its standard deviation, metres.
+    time_of_flight_s, time_sigma_s
+        Impact time minus launch time and its standard deviation, seconds.
+    config
+        Families and gate (defaults to :class:`TrajectoryConfig`).
+
+    Returns
+    -------
+    tuple
+        ``(family, probability)`` among the families that fit, most probable
+        first; empty when the pair fails the gate.
+    """
+    config = config or TrajectoryConfig()
+    lik, gated = _family_likelihoods(
+        config,
+        np.array(float(range_m)),
+        np.array(float(range_sigma_m) ** 2),
+        np.array(float(time_of_flight_s)),
+        np.array(float(time_sigma_s) ** 2),
+    )
+    return _posterior(config, lik) if bool(gated) else ()
+
+
+def _posterior(config: TrajectoryConfig, lik: FloatArray) -> tuple[tuple[str, float], ...]:
+    """Families with their normalised share of the likelihood, most probable first."""
+    total = float(lik.sum())
+    if total <= 0.0:
+        return ()
+    ranked = [
+        (fam.name, round(float(v) / total, 4))
+        for fam, v in zip(config.families, lik, strict=True)
+        if v / total >= 0.005
+    ]
+    return tuple(sorted(ranked, key=lambda item: (-item[1], item[0])))
+
+
+# -- pairing -------------------------------------------------------------------------------------
+
+
+def _assign(
+    llr: FloatArray, gated: npt.NDArray[np.bool_], config: TrajectoryConfig
+) -> list[tuple[int, int]]:
+    """Optimal launch/impact pairs ``(launch index, impact index)`` with "no partner" options.
+
+    Each launch is offered ``max_impacts_per_launch`` times (the k-th copy costs
+    ``k * reuse_cost`` more); leaving an event unpaired costs nothing, so a pair
+    is taken only if its log-likelihood ratio is positive.
+    """
+    n_launch, n_impact = llr.shape
+    copies = config.max_impacts_per_launch
+    rows = n_launch * copies
+    allowed = gated & (llr > 0.0)
+    pair_cost = np.where(allowed, -llr, _FORBIDDEN)
+    size = rows + n_impact
+    cost = np.full((size, size), _FORBIDDEN)
+    for k in range(copies):
+        cost[k * n_launch : (k + 1) * n_launch, :n_impact] = pair_cost + k * config.reuse_cost
+    cost[:rows, n_impact:] = np.where(np.eye(rows, dtype=bool), 0.0, _FORBIDDEN)
+    cost[rows:, :n_impact] = np.where(np.eye(n_impact, dtype=bool), 0.0, _FORBIDDEN)
+    cost[rows:, n_impact:] = 0.0
+    row_ind, col_ind = linear_sum_assignment(cost)
+    pairs = []
+    for row, col in zip(row_ind.tolist(), col_ind.tolist(), strict=True):
+        if row < rows and col < n_impact and cost[row, col] < _FORBIDDEN / 2:
+            pairs.append((row % n_launch, col))
+    return sorted(pairs)
+
+
+def pair_trajectories(
+    events: Sequence[Event],
+    agreement: Agreement | None,
+    config: TrajectoryConfig | None = None,
+) -> TrajectoryResult:
+    """Pair launches with impacts, give every explosive event a role and launches a side.
+
+    Parameters
+    ----------
+    events
+        Fused events in any order (the result does not depend on it). Only
+        ``launch``, ``impact`` and ``explosion`` events are considered; a
+        ``launch``, or an explosion/impact whose ``kind_scores`` favour launch,
+        is a launch candidate, the other impacts and explosions impact
+        candidates.
+    agreement
+        The agreement whose contact line decides sides; ``None`` gives
+        trajectories and roles without sides.
+    config
+        Parameters; defaults to :class:`TrajectoryConfig`.
+
+    Returns
+    -------
+    TrajectoryResult
+        Trajectories, and one role per considered event. A launch (paired or
+        not) gets an origin side; an impact only the side it landed on.
+
+    Raises
+    ------
+    ValueError
+        If an event has non-finite numbers, a covariance that is not positive
+        semi-definite or naive times, or if the same event is given twice.
+    """
+    config = config or TrajectoryConfig()
+    keyed: dict[str, Event] = {}
+    for event in events:
+        if event.kind not in LAUNCH_KINDS | IMPACT_KINDS:
+            continue
+        check_located(event)
+        eid = event.id
+        if eid in keyed:
+            raise ValueError(f"event {eid} is given twice")
+        keyed[eid] = event
+    ids = sorted(keyed)
+    launch_ids = [eid for eid in ids if is_launch_candidate(keyed[eid])]
+    launch_set = set(launch_ids)
+    impact_ids = [eid for eid in ids if eid not in launch_set]
+    partners: dict[str, list[str]] = {}
+    trajectories = []
+    if launch_ids and impact_ids:
+        pairs = _pairs([keyed[e] for e in launch_ids], [keyed[e] for e in impact_ids], config)
+        total = pairs.family_likelihood.sum(axis=0)
+        llr = np.log(np.maximum(total, 1e-300) / config.chance_density_per_m_s)
+        for li, ii in _assign(llr, pairs.gated, config):
+            lid, iid = launch_ids[li], impact_ids[ii]
+            partners.setdefault(lid, []).append(iid)
+            partners[iid] = [lid]
+            trajectories.append(
+                Trajectory(
+                    launch_event=lid,
+                    impact_event=iid,
+                    range_m=round(float(pairs.range_m[li, ii]), 1),
+                    range_sigma_m=round(float(pairs.range_sigma_m[li, ii]), 1),
+                    azimuth_deg=round(float(pairs.azimuth_deg[li, ii]), 3),
+                    time_of_flight_s=round(float(pairs.tof_s[li, ii]), 3),
+                    time_of_flight_sigma_s=round(float(pairs.tof_sigma_s[li, ii]), 3),
+                    weapon_families=_posterior(config, pairs.family_likelihood[:, li, ii]),
+                    log_likelihood_ratio=round(float(llr[li, ii]), 4),
+                    origin=None,
+                    impact_side=None,
+                )
+            )
+    sides = config.side_sampling
+    roles = {
+        eid: assign_role(
+            keyed[eid],
+            eid,
+            ("launch" if eid in launch_set else "impact", tuple(partners.get(eid, ()))),
+            agreement,
+            kind_doubt=config.kind_doubt,
+            pairing_odds=config.pairing_odds,
+            sampling=sides,
+        )
+        for eid in ids
+    }
+    final = []
+    for trajectory in trajectories:
+        launch, impact = roles[trajectory.launch_event], roles[trajectory.impact_event]
+        if agreement is not None:
+            origin = launch.origin or origin_side(
+                keyed[launch.event_id], agreement, sides, event_id=launch.event_id
+            )
+            landed = impact.landed_on or landed_side(
+                keyed[impact.event_id], agreement, sides, event_id=impact.event_id
+            )
+            trajectory = replace(trajectory, origin=origin, impact_side=landed)
+        final.append(trajectory)
+    final.sort(key=lambda t: (keyed[t.launch_event].time, t.launch_event, t.impact_event))
+    ordered_roles = sorted(roles.values(), key=lambda r: (keyed[r.event_id].time, r.event_id))
+    return TrajectoryResult(tuple(final), tuple(ordered_roles), config)
