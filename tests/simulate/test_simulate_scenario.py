@@ -31,7 +31,7 @@ def test_summary_lists_every_file_written(scenario: ScenarioSummary) -> None:
     assert set(scenario.files) == on_disk
     assert list(scenario.files) == sorted(scenario.files)
     folders = {p.parts[0] for p in scenario.files if len(p.parts) > 1}
-    assert folders == {"firms", "satellite", "ground", "drone"}
+    assert folders == {"firms", "satellite", "ground", "ground-edge", "ground-array", "drone"}
     assert {Path("agreement.yaml"), Path("contact-line.geojson"), Path("truth.json")} <= set(
         scenario.files
     )
@@ -51,6 +51,10 @@ def test_summary_counts(scenario: ScenarioSummary) -> None:
     assert 500 <= counts["acoustic_detections"] <= 4000
     assert 40 <= counts["drone_detections"] <= 600
     assert counts["acoustic_sensors"] == 84
+    assert counts["edge_detections"] > counts["acoustic_detections"]  # plus vehicles
+    assert counts["array_elements"] == 5
+    assert counts["array_samples"] == 5 * 9000 * 50
+    assert counts["array_events"] >= 2
 
 
 def test_one_day_scenario_keeps_the_script(tmp_path: Path) -> None:

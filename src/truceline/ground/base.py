@@ -76,35 +76,28 @@ class Arrival:
         if obs.modality not in GROUND_MODALITIES:
             return None
         loc = obs.location
-        confidence = _number(obs.attributes, "confidence")
-        common = {
-            "id": obs_id,
-            "station": obs.sensor_id,
-            "time_s": obs.time.timestamp(),
-            "time_sigma_s": obs.time_sigma_s,
-            "kind": obs.kind,
-            "confidence": 1.0 if confidence is None else confidence,
-            "trace_velocity_mps": _number(obs.attributes, "trace_velocity_mps"),
-        }
         if isinstance(loc, BearingLocation):
-            return cls(
-                lon=loc.station_lon,
-                lat=loc.station_lat,
-                azimuth_deg=loc.azimuth_deg,
-                azimuth_sigma_deg=loc.azimuth_sigma_deg,
-                max_range_m=loc.max_range_m,
-                **common,
-            )
-        if isinstance(loc, StationLocation):
-            return cls(
-                lon=loc.station_lon,
-                lat=loc.station_lat,
-                azimuth_deg=None,
-                azimuth_sigma_deg=None,
-                max_range_m=loc.max_range_m,
-                **common,
-            )
-        return None
+            azimuth: float | None = loc.azimuth_deg
+            azimuth_sigma: float | None = loc.azimuth_sigma_deg
+        elif isinstance(loc, StationLocation):
+            azimuth = azimuth_sigma = None
+        else:
+            return None
+        confidence = _number(obs.attributes, "confidence")
+        return cls(
+            id=obs_id,
+            station=obs.sensor_id,
+            lon=loc.station_lon,
+            lat=loc.station_lat,
+            time_s=obs.time.timestamp(),
+            time_sigma_s=obs.time_sigma_s,
+            azimuth_deg=azimuth,
+            azimuth_sigma_deg=azimuth_sigma,
+            max_range_m=loc.max_range_m,
+            kind=obs.kind,
+            confidence=1.0 if confidence is None else confidence,
+            trace_velocity_mps=_number(obs.attributes, "trace_velocity_mps"),
+        )
 
 
 @dataclass(frozen=True, slots=True)

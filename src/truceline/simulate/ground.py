@@ -21,9 +21,21 @@ Physics and noise
 * Each sensor produces about 1.5 isolated false alarms a day and is offline
   for a whole day with probability 0.05 (no coverage, no detections).
 
-Output: one generic GeoJSON file per UTC day, ``ground/acoustic-YYYY-MM-DD.geojson``,
-holding the sensor descriptions, each online sensor's coverage circle for the
-day and the day's detections in time order.
+Outputs
+-------
+* ``ground/acoustic-YYYY-MM-DD.geojson`` (what the demo ingests today): one
+  generic GeoJSON file per UTC day holding the sensor descriptions, each online
+  sensor's coverage circle for the day and the day's detections in time order,
+  with still-air arrival times as above. Its bytes do not depend on the field
+  channel below (separate generator).
+* ``ground-edge/`` (:mod:`truceline.simulate.ground_edge`): the same picks in
+  the detections CSV and station CSV of ``docs/ground-formats.md``, with arrival
+  times through the day's temperature *and* wind
+  (:mod:`truceline.simulate.weather`), a daily clock offset per sensor, an SNR,
+  and vehicle false triggers on top.
+
+The day's weather is returned for :mod:`truceline.simulate.ground_array` (the
+infrasound array streaming miniSEED).
 """
 
 from __future__ import annotations
@@ -40,7 +52,10 @@ from shapely.geometry import Point
 from truceline.model.geo import WGS84_GEOD
 from truceline.model.timeutil import from_epoch
 from truceline.simulate.geography import Geography
+from truceline.simulate.ground_edge import CLOCK_OFFSET_FRACTION, vehicle_triggers, write_edge
+from truceline.simulate.ground_records import AcousticSensor, Pick
 from truceline.simulate.truth import FalseAlarm
+from truceline.simulate.weather import Weather, draw_weather
 from truceline.simulate.world import World
 from truceline.simulate.writers import (
     iso_time,
@@ -49,7 +64,14 @@ from truceline.simulate.writers import (
     write_feature_collection,
 )
 
-__all__ = ["AcousticSensor", "deploy_network", "detection_probability", "write_ground"]
+__all__ = [
+    "AcousticSensor",
+    "GroundOutput",
+    "Pick",
+    "deploy_network",
+    "detection_probability",
+    "write_ground",
+]
 
 _OWNER: Final = "monitoring-mission"
 _ROWS: Final = (("west", 4e3), ("east", 4e3), ("west", 14e3), ("east", 14e3))
@@ -72,21 +94,6 @@ _LABELS: Final = {
     "gunfire": "small_arms",
     "other": "unknown",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class AcousticSensor:
-    """One acoustic station (position in local metres and degrees)."""
-
-    id: str
-    x: float
-    y: float
-    lon: float
-    lat: float
-    range_m: float
-    timing_sigma_s: float
-    azimuth_sigma_deg: float
-    reliability: float
 
 
 def detection_probability(range_m: Any, r50_m: Any) -> Any:
@@ -176,43 +183,6 @@ def _coverage_feature(
     }
 
 
-@dataclass(frozen=True, slots=True)
-class _Pick:
-    """One detection before formatting."""
-
-    time: float
-    sensor: AcousticSensor
-    kind: str
-    azimuth_deg: float
-    confidence: float
-    amplitude_pa: float
-    label: str
-
-    def feature(self) -> dict[str, Any]:
-        return {
-            "type": "Feature",
-            "geometry": point_geojson(self.sensor.lon, self.sensor.lat),
-            "properties": {
-                "record": "observation",
-                "sensor_id": self.sensor.id,
-                "modality": "acoustic",
-                "kind": self.kind,
-                "time": iso_time(self.time),
-                "time_sigma_s": self.sensor.timing_sigma_s,
-                "bearing": {
-                    "azimuth_deg": self.azimuth_deg,
-                    "azimuth_sigma_deg": self.sensor.azimuth_sigma_deg,
-                    "max_range_m": self.sensor.range_m,
-                },
-                "attributes": {
-                    "confidence": self.confidence,
-                    "amplitude_pa": self.amplitude_pa,
-                    "label": self.label,
-                },
-            },
-        }
-
-
 def _classify(rng: np.random.Generator, true_kind: str) -> tuple[str, float, str]:
     """Edge classifier: reported kind, confidence and label for a true class."""
     kinds, weights = _CONFUSION[true_kind]
@@ -226,13 +196,36 @@ def _classify(rng: np.random.Generator, true_kind: str) -> tuple[str, float, str
     return kind, round(float(confidence), 2), _LABELS[kind]
 
 
+@dataclass(frozen=True, slots=True)
+class _EdgeState:
+    """Per sensor-day state of the field channel (arrays of shape ``(days, sensors)``).
+
+    ``clock_offset_s`` is each sensor's clock error of the day (seconds) and
+    ``noise_pa`` its background noise level (pascals).
+    """
+
+    online: np.ndarray
+    clock_offset_s: np.ndarray
+    noise_pa: np.ndarray
+
+
 def _picks(
-    world: World, sensors: list[AcousticSensor], online: np.ndarray, rng: np.random.Generator
-) -> Iterator[_Pick]:
-    """Detections of the world's emissions (vectorised over sources x sensors)."""
+    world: World,
+    sensors: list[AcousticSensor],
+    state: _EdgeState,
+    rng: np.random.Generator,
+    field_rng: np.random.Generator,
+) -> tuple[list[Pick], Weather]:
+    """Detections of the world's emissions (vectorised over sources x sensors) and the weather.
+
+    The draws from ``rng`` are those of the generic GeoJSON export (its files do
+    not change when the field channel does); the wind comes from ``field_rng``.
+    """
+    online = state.online
     emissions = sorted(world.emissions, key=lambda e: (e.time, e.truth_id, e.x, e.y))
     if not emissions:
-        return
+        temperatures = np.asarray(field_rng.normal(5.0, 3.0, online.shape[0]), dtype=float)
+        return [], draw_weather(field_rng, world.start, temperatures.tolist())
     src_lon, src_lat = world.geo.frame.to_geo([e.x for e in emissions], [e.y for e in emissions])
     st_lon = np.array([s.lon for s in sensors])
     st_lat = np.array([s.lat for s in sensors])
@@ -251,67 +244,97 @@ def _picks(
     alive = online[np.clip(days, 0, online.shape[0] - 1)]
     heard = (rng.random((n, m)) < detection_probability(dist, r50)) & alive & (dist < 1.6 * r50)
     temperature = np.asarray(rng.normal(5.0, 3.0, online.shape[0]), dtype=float)
+    weather = draw_weather(field_rng, world.start, temperature.tolist())
     speed = 331.3 + 0.606 * temperature
+    picks = []
     for i, j in zip(*np.nonzero(heard), strict=True):
         emission, sensor = emissions[i], sensors[j]
         day = int(np.clip(days[i], 0, online.shape[0] - 1))
-        arrival = emission.time + dist[i, j] / speed[day]
-        arrival += rng.normal(0.0, sensor.timing_sigma_s)
+        jitter = rng.normal(0.0, sensor.timing_sigma_s)
+        arrival = emission.time + dist[i, j] / speed[day] + jitter
+        # The sound travels from the source towards the station: opposite the back azimuth.
+        c_eff = weather.days[day].effective_speed_mps((az[i, j] + 180.0) % 360.0)
+        field = emission.time + dist[i, j] / c_eff + jitter + state.clock_offset_s[day, j]
         azimuth = (az[i, j] + rng.normal(0.0, sensor.azimuth_sigma_deg)) % 360.0
         kind, confidence, label = _classify(rng, emission.kind)
         amplitude = 150.0 * emission.strength**2 * (1000.0 / max(dist[i, j], 100.0)) ** 1.1
         amplitude *= rng.lognormal(0.0, 0.3)
-        yield _Pick(
-            float(arrival),
-            sensor,
-            kind,
-            round(float(azimuth), 1) % 360.0,
-            confidence,
-            float(f"{amplitude:.3g}"),
-            label,
+        picks.append(
+            Pick(
+                float(arrival),
+                sensor,
+                kind,
+                round(float(azimuth), 1) % 360.0,
+                confidence,
+                float(f"{amplitude:.3g}"),
+                label,
+                float(field),
+                round(float(amplitude / state.noise_pa[day, j]), 1),
+            )
         )
+    return picks, weather
 
 
 def _false_alarms(
-    world: World, sensors: list[AcousticSensor], online: np.ndarray, rng: np.random.Generator
-) -> Iterator[_Pick]:
+    world: World, sensors: list[AcousticSensor], state: _EdgeState, rng: np.random.Generator
+) -> Iterator[Pick]:
     """Isolated spurious picks, about 1.5 per online sensor per day."""
-    for day in range(online.shape[0]):
+    for day in range(state.online.shape[0]):
         for j, sensor in enumerate(sensors):
-            if not online[day, j]:
+            if not state.online[day, j]:
                 continue
             for _ in range(int(rng.poisson(_FALSE_PER_DAY))):
                 time = world.day_start(day) + rng.uniform(0.0, 86_400.0)
                 kind = str(rng.choice(["explosion", "gunfire", "other"], p=[0.4, 0.25, 0.35]))
-                yield _Pick(
+                azimuth = round(float(rng.uniform(0, 360)), 1) % 360.0
+                confidence = round(float(rng.uniform(0.2, 0.55)), 2)
+                amplitude = float(f"{rng.uniform(0.2, 2.0):.3g}")
+                yield Pick(
                     float(time),
                     sensor,
                     kind,
-                    round(float(rng.uniform(0, 360)), 1) % 360.0,
-                    round(float(rng.uniform(0.2, 0.55)), 2),
-                    float(f"{rng.uniform(0.2, 2.0):.3g}"),
+                    azimuth,
+                    confidence,
+                    amplitude,
                     _LABELS[kind],
+                    float(time),
+                    round(amplitude / float(state.noise_pa[day, j]), 1),
                 )
 
 
-def write_ground(
-    out_dir: Path, world: World, rng: np.random.Generator
-) -> tuple[list[Path], dict[str, int], list[FalseAlarm]]:
-    """Deploy the network, observe the world and write one GeoJSON file per day.
+@dataclass(frozen=True)
+class GroundOutput:
+    """What :func:`write_ground` wrote and drew.
 
-    Returns
-    -------
-    tuple
-        Files written, counts (``acoustic_sensors``, ``acoustic_detections``,
-        ``acoustic_coverage``) and the injected false alarms.
+    Attributes
+    ----------
+    files
+        Paths written.
+    counts
+        ``acoustic_sensors``, ``acoustic_detections``, ``acoustic_coverage``
+        (generic GeoJSON export) and ``edge_detections`` (detections CSV).
+    false_alarms
+        Injected false alarms: isolated spurious picks and vehicle triggers.
+    weather
+        The scenario's daily atmospheres (shared with the infrasound array).
     """
-    sensors = deploy_network(world.geo, rng)
-    online = rng.random((world.days, len(sensors))) >= 0.05
-    picks = list(_picks(world, sensors, online, rng))
-    spurious = list(_false_alarms(world, sensors, online, rng))
-    alarms = [FalseAlarm(p.sensor.id, p.time, p.sensor.x, p.sensor.y, p.kind) for p in spurious]
-    by_day: dict[int, list[_Pick]] = {}
-    for pick in picks + spurious:
+
+    files: list[Path]
+    counts: dict[str, int]
+    false_alarms: list[FalseAlarm]
+    weather: Weather
+
+
+def _write_geojson(
+    out_dir: Path,
+    world: World,
+    sensors: list[AcousticSensor],
+    online: np.ndarray,
+    picks: list[Pick],
+) -> tuple[list[Path], dict[str, int]]:
+    """One generic-observation GeoJSON file per day (the export the demo reads today)."""
+    by_day: dict[int, list[Pick]] = {}
+    for pick in picks:
         if world.start <= pick.time < world.end:
             by_day.setdefault(int((pick.time - world.start) // 86_400.0), []).append(pick)
     files: list[Path] = []
@@ -331,4 +354,43 @@ def write_ground(
         files.append(path)
         counts["acoustic_detections"] += len(day_picks)
         counts["acoustic_coverage"] += len(coverage)
-    return files, counts, alarms
+    return files, counts
+
+
+def write_ground(
+    out_dir: Path, world: World, rng: np.random.Generator, field_rng: np.random.Generator
+) -> GroundOutput:
+    """Deploy the network, observe the world and write its files.
+
+    Parameters
+    ----------
+    out_dir
+        Scenario directory.
+    world
+        What happens.
+    rng
+        Generator of the network, its detections and the GeoJSON export.
+    field_rng
+        Generator of what only the field formats carry: wind, clock offsets,
+        noise levels, elevations and vehicle triggers.
+    """
+    sensors = deploy_network(world.geo, rng)
+    online = rng.random((world.days, len(sensors))) >= 0.05
+    timing = np.array([s.timing_sigma_s for s in sensors])
+    state = _EdgeState(
+        online,
+        field_rng.normal(0.0, 1.0, online.shape) * CLOCK_OFFSET_FRACTION * timing[None, :],
+        field_rng.uniform(0.03, 0.1, online.shape),
+    )
+    picks, weather = _picks(world, sensors, state, rng, field_rng)
+    spurious = list(_false_alarms(world, sensors, state, rng))
+    files, counts = _write_geojson(out_dir, world, sensors, online, picks + spurious)
+    vehicles = vehicle_triggers(world, sensors, online, state.noise_pa, field_rng)
+    edge_files, edge_count = write_edge(
+        out_dir, world, sensors, field_rng, picks + spurious + vehicles
+    )
+    alarms = [
+        FalseAlarm(p.sensor.id, p.time, p.sensor.x, p.sensor.y, p.kind) for p in spurious + vehicles
+    ]
+    counts["edge_detections"] = edge_count
+    return GroundOutput(files + edge_files, counts, alarms, weather)

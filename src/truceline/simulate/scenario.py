@@ -11,6 +11,10 @@ lets three sensor channels observe it and writes everything in field formats::
       firms/VIIRS_<SAT>_NRT_<date>T<HHMM>.csv        FIRMS API CSV, one per overpass
       satellite/clear-sky-<same stem>.geojson         cloud-free area of each overpass
       ground/acoustic-<date>.geojson                  acoustic sensors, coverage, detections
+      ground-edge/stations.csv, detections-<date>.csv the same network in the detections CSV
+                                                      and station CSV of docs/ground-formats.md
+      ground-array/TL.ARR0<n>..BDF.mseed, stations.xml  an infrasound array's raw waveforms
+                                                      (a few hours around a shelling episode)
       drone/patrol-<date>-<id>.geojson                drone coverage corridors, detections
 
 The output is a pure function of ``(seed, days, start)``: every channel draws
@@ -31,6 +35,7 @@ from truceline.simulate.background import add_background
 from truceline.simulate.drone import write_drones
 from truceline.simulate.geography import LEFT_PARTY, RIGHT_PARTY, Geography, build_geography
 from truceline.simulate.ground import write_ground
+from truceline.simulate.ground_array import write_array
 from truceline.simulate.hostile import add_hostilities
 from truceline.simulate.satellite import write_satellite
 from truceline.simulate.truth import TRUTH_FORMAT, truth_document
@@ -48,11 +53,14 @@ _OWN_FILES: Final = (
     ("firms", "VIIRS_*_NRT_*.csv"),
     ("satellite", "clear-sky-*.geojson"),
     ("ground", "acoustic-*.geojson"),
+    ("ground-edge", "*.csv"),
+    ("ground-array", "*.mseed"),
+    ("ground-array", "stations.xml"),
     ("drone", "patrol-*.geojson"),
 )
 
 #: Channel numbers of the per-channel random generators.
-_GEOGRAPHY, _BACKGROUND, _HOSTILE, _GROUND, _SATELLITE, _DRONE = range(6)
+_GEOGRAPHY, _BACKGROUND, _HOSTILE, _GROUND, _SATELLITE, _DRONE, _FIELD, _ARRAY = range(8)
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,8 @@ class ScenarioSummary:
         Paths written, relative to ``out_dir``, sorted.
     counts
         Counts per kind: ``firms_files``, ``firms_rows``, ``acoustic_sensors``,
-        ``acoustic_detections``, ``acoustic_coverage``, ``drone_patrols``,
+        ``acoustic_detections``, ``acoustic_coverage``, ``edge_detections``,
+        ``array_elements``, ``array_samples``, ``array_events``, ``drone_patrols``,
         ``drone_detections``, ``drone_coverage``, ``truth_events``,
         ``violations``, ``escalations``, ``false_alarms``.
     """
@@ -150,14 +159,21 @@ def simulate_scenario(
     add_hostilities(world, child_rng(seed, _HOSTILE))
 
     files = [_write_agreement(out_dir, geo, start), out_dir / "contact-line.geojson"]
-    ground_files, counts, ground_alarms = write_ground(out_dir, world, child_rng(seed, _GROUND))
+    ground = write_ground(out_dir, world, child_rng(seed, _GROUND), child_rng(seed, _FIELD))
+    array = write_array(out_dir, world, ground.weather, child_rng(seed, _ARRAY))
     sat_files, sat_counts, _ = write_satellite(out_dir, world, child_rng(seed, _SATELLITE))
     drone_files, drone_counts, drone_alarms = write_drones(out_dir, world, child_rng(seed, _DRONE))
-    files += ground_files + sat_files + drone_files
-    counts |= sat_counts | drone_counts
+    files += ground.files + array.files + sat_files + drone_files
+    counts = ground.counts | array.counts | sat_counts | drone_counts
 
     truth = truth_document(
-        geo, world.events, ground_alarms + drone_alarms, seed=seed, start=start, end=end
+        geo,
+        world.events,
+        ground.false_alarms + drone_alarms,
+        seed=seed,
+        start=start,
+        end=end,
+        array=array.truth,
     )
     truth_path = out_dir / "truth.json"
     truth_path.write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -45,7 +45,19 @@ events; they are listed under ``false_alarms``.
       }, ...],
       "violations": [ids], "escalations": [ids],
       "false_alarms": [{"sensor_id", "time", "lon", "lat", "kind"}],
-      "sites": [{"id", "kind", "party", "lon", "lat"}], "towns": [{"name", "side", "lon", "lat"}]
+      "sites": [{"id", "kind", "party", "lon", "lat"}], "towns": [{"name", "side", "lon", "lat"}],
+      "array": {                                # infrasound array (simulate.ground_array)
+        "network": "TL", "array": "ARR", "channel": "BDF", "location": "",
+        "sampling_rate_hz": 50.0, "calibration_pa_per_count": 0.001,
+        "start": "...Z", "end": "...Z",         # the recorded window
+        "centroid": {"lon", "lat"}, "elements": [{"station", "lon", "lat", "elevation_m"}],
+        "atmosphere": {"temperature_c", "wind_east_mps", "wind_north_mps"},
+        "events": [{"id", "kind", "back_azimuth_deg", "range_m",   # truth events heard,
+                    "first_arrival", "last_arrival",                # back azimuth and range
+                    "emissions", "peak_amplitude_pa"}],             # from the centroid
+        "false_triggers": [{"kind": "vehicle", "time", "back_azimuth_deg", "range_m"}
+                           | {"kind": "glitch", "station", "time"}]
+      }?
     }
 
 Events are sorted by time, then id. Violations are labelled from the generated
@@ -55,7 +67,7 @@ agreement's metric frame centred on the contact line).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -239,8 +251,12 @@ def truth_document(
     start: datetime,
     end: datetime,
     agreement: str = "agreement.yaml",
+    array: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The content of ``truth.json`` (see the module docstring for the schema).
+
+    ``array``, when given, is written as the ``array`` member (the infrasound
+    array's layout, window and what it heard).
 
     Raises
     ------
@@ -283,7 +299,7 @@ def truth_document(
         towns.append(
             {"name": town.name, "side": town.side, "lon": round(lon, 6), "lat": round(lat, 6)}
         )
-    return {
+    document: dict[str, Any] = {
         "format": TRUTH_FORMAT,
         "seed": seed,
         "start": format_utc(start),
@@ -297,3 +313,6 @@ def truth_document(
         "sites": sites,
         "towns": towns,
     }
+    if array is not None:
+        document["array"] = dict(array)
+    return document
