@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from truceline.evaluation.score import score_findings
+from truceline.ingest.array import ingest_array
 from truceline.ingest.pipeline import IngestResult, ingest_file
 from truceline.reporting import write_run_report
 from truceline.runs import RunOutcome, add_agreement, execute_run, top_levels
@@ -29,8 +30,11 @@ from truceline.workspace import Workspace
 
 __all__ = ["DemoResult", "run_demo"]
 
-#: Scenario sub-directories holding field data, in ingest order.
-FIELD_DATA_DIRS = ("firms", "satellite", "ground", "drone")
+#: Scenario sub-directories holding field data, in ingest order. The ground
+#: channel comes as the edge sensors' detections CSV with their station CSV, and
+#: an infrasound array's raw miniSEED with its StationXML (beamformed below).
+FIELD_DATA_DIRS = ("firms", "satellite", "ground-edge", "drone")
+ARRAY_DIR = "ground-array"
 
 
 @dataclass
@@ -44,6 +48,7 @@ class DemoResult:
     report_files: list[Path]
     score: dict[str, Any]
     timings_s: dict[str, float] = field(default_factory=dict)
+    array_detections: int = 0
 
     def summary_table(self) -> Table:
         """A table for the terminal."""
@@ -53,6 +58,7 @@ class DemoResult:
         violations = self.score["violations"]
         table.add_row("files ingested", str(len(self.ingested)))
         table.add_row("observations", str(sum(r.new for r in self.ingested)))
+        table.add_row("array detections (beamformed)", str(self.array_detections))
         table.add_row("events", str(len(self.outcome.events)))
         table.add_row("findings", str(len(self.outcome.findings)))
         table.add_row(
@@ -77,12 +83,18 @@ class DemoResult:
 
 
 def _field_files(scenario: Path) -> list[Path]:
+    """Per-file field data in ingest order (station metadata before waveforms)."""
     files: list[Path] = []
     for name in FIELD_DATA_DIRS:
         folder = scenario / name
         if folder.is_dir():
             files.extend(sorted(p for p in folder.rglob("*") if p.is_file()))
+    files.extend(sorted((scenario / ARRAY_DIR).glob("*.xml")))
     return files
+
+
+def _array_files(scenario: Path) -> list[Path]:
+    return sorted((scenario / ARRAY_DIR).glob("*.mseed"))
 
 
 def run_demo(
@@ -121,6 +133,14 @@ def run_demo(
                 ingested.append(ingest_file(workspace, path))
                 progress.advance(task)
             timings["ingest"] = time.perf_counter() - start
+            array_files = _array_files(scenario)
+            beams = None
+            if array_files:
+                task = progress.add_task("beamform", total=1)
+                start = time.perf_counter()
+                beams = ingest_array(workspace, array_files)
+                progress.advance(task)
+                timings["beamform"] = time.perf_counter() - start
 
             task = progress.add_task("run", total=1)
             start = time.perf_counter()
@@ -151,4 +171,13 @@ def run_demo(
     (out_dir / "score.json").write_text(
         json.dumps(score, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
-    return DemoResult(out_dir, home, ingested, outcome, report_files, score, timings)
+    return DemoResult(
+        out_dir,
+        home,
+        ingested,
+        outcome,
+        report_files,
+        score,
+        timings,
+        array_detections=beams.detections if beams is not None else 0,
+    )

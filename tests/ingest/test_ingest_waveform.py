@@ -54,7 +54,7 @@ class TestWaveformAdapter(AdapterConformance):
     def check_records(self, records: list[Record]) -> None:
         sensor, onset = records
         assert isinstance(sensor, Sensor) and isinstance(onset, Observation)
-        assert sensor.id == "infrasound:XX.S1..HDF"
+        assert sensor.id == "infrasound:XX.S1"  # the id StationXML metadata gives the station
         assert (sensor.lon, sensor.lat, sensor.detection_range_m) == (37.0, 48.0, 1_000_000.0)
         assert (onset.modality, onset.kind, onset.attributes["label"]) == (
             "infrasound",

@@ -37,7 +37,10 @@ import numpy.typing as npt
 
 from truceline.fusion.config import FusionConfig
 
-__all__ = ["AcousticDetection", "AcousticSource", "associate_acoustic"]
+__all__ = ["UNCLASSIFIED", "AcousticDetection", "AcousticSource", "associate_acoustic"]
+
+#: Family of detections that carry no classification (an array beam).
+UNCLASSIFIED = "unclassified"
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -419,13 +422,19 @@ def associate_acoustic(
     """
     gap = config.acoustic_max_range_m / config.sound_speed_mps + 10.0
     sources: list[AcousticSource] = []
-    families = sorted({d.family for d in detections})
-    for family in families:
+    # Unclassified detections (an array's beam says where from, not what) may
+    # join the sources of any family, each at most once.
+    unclassified = [d for d in detections if d.family == UNCLASSIFIED]
+    taken: set[int] = set()
+    for family in sorted({d.family for d in detections} - {UNCLASSIFIED}):
         members = [d for d in detections if d.family == family]
+        members += [d for d in unclassified if d.index not in taken]
         for chunk_detections in _chunks(members, gap):
             if len(chunk_detections) >= 2:
                 chunk = _Chunk(chunk_detections, config)
-                sources.extend(_absorb_ghosts(chunk, _associate_chunk(chunk)))
+                found = _absorb_ghosts(chunk, _associate_chunk(chunk))
+                sources.extend(found)
+                taken.update(m for source in found for m in source.members)
     used = {m for s in sources for m in s.members}
     unassociated = sorted(d.index for d in detections if d.index not in used)
     sources.sort(key=lambda s: (s.origin_s, s.members))

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from truceline.fusion.acoustic import AcousticDetection, associate_acoustic
+from truceline.fusion.acoustic import UNCLASSIFIED, AcousticDetection, associate_acoustic
 from truceline.fusion.confidence import Contribution, event_confidence
 from truceline.fusion.config import FusionConfig
 from truceline.fusion.items import (
@@ -78,6 +78,17 @@ class FusionResult:
         self.frame = frame
 
 
+def _unclassified(obs: Observation) -> bool:
+    """An array beam: a direction and a time, no opinion on what made the sound."""
+    return obs.kind == "other" and obs.attributes.get("label") == "array_detection"
+
+
+def _family(obs: Observation) -> str:
+    if _unclassified(obs):
+        return UNCLASSIFIED
+    return EXPLOSIVE_FAMILIES.get(obs.kind, obs.kind)
+
+
 def _contribution(
     obs: Observation, sensors: Mapping[str, Sensor], config: FusionConfig
 ) -> Contribution:
@@ -90,7 +101,9 @@ def _contribution(
         kind=obs.kind,
         confidence=min(max(confidence, 0.0), 1.0),
         reliability=reliability,
-        classifies=obs.kind not in CORROBORATING and obs.kind != "crater",
+        classifies=obs.kind not in CORROBORATING
+        and obs.kind != "crater"
+        and not _unclassified(obs),
     )
 
 
@@ -174,7 +187,7 @@ class _Builder:
                     time_s=self.obs[index].time.timestamp(),
                     time_sigma_s=_timing_sigma(self.obs[index], self.sensors),
                     max_range_m=min(loc.max_range_m, self.config.acoustic_max_range_m),
-                    family=EXPLOSIVE_FAMILIES.get(self.obs[index].kind, self.obs[index].kind),
+                    family=_family(self.obs[index]),
                 )
             )
         sources, unassociated = associate_acoustic(detections, self.config)
@@ -186,9 +199,11 @@ class _Builder:
             for member in source.members:
                 obs = self.obs[member]
                 contribution = _contribution(obs, self.sensors, self.config)
-                vote(votes, obs.kind, max(contribution.confidence * contribution.reliability, 1e-6))
+                if contribution.classifies:
+                    weight = contribution.confidence * contribution.reliability
+                    vote(votes, obs.kind, max(weight, 1e-6))
                 contributions.append(contribution)
-            kind = winner(votes)
+            kind = winner(votes) if votes else "other"
             cov = np.array([[source.cov[0], source.cov[1]], [source.cov[1], source.cov[2]]])
             items.append(
                 Item(

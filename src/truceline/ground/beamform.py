@@ -98,6 +98,12 @@ class BeamformConfig:
         Slowness grid points per axis.
     alpha
         False-alarm probability per window after the grid correction.
+    min_f_stat
+        Smallest Fisher F statistic accepted as a detection. The F-test assumes
+        noise that is independent between elements; wind noise and microbaroms
+        are partly coherent across an aperture of a few hundred metres and push
+        F to 2–4 on noise alone, while impulsive sources at tens of km give
+        F in the tens to hundreds. The floor keeps such coherent noise out.
     min_separation_m
         Elements closer than this are "at the same position" (an error).
     position_sigma_m
@@ -112,6 +118,7 @@ class BeamformConfig:
     min_trace_velocity_mps: float = 250.0
     grid_points: int = 41
     alpha: float = 0.01
+    min_f_stat: float = 8.0
     min_separation_m: float = 1.0
     position_sigma_m: float = 1.0
 

@@ -45,6 +45,7 @@ from truceline.ground.waveforms import (
     MAX_RANGE_M,
     ArrayGeometry,
     Element,
+    StationLookup,
     Waveform,
     array_geometry,
     elements_of,
@@ -83,7 +84,7 @@ def detect_array(
     runs: list[list[Scan]] = []
     previous_end = -math.inf
     for scan in scans:
-        if scan.beam.p_value >= config.alpha:
+        if scan.beam.p_value >= config.alpha or scan.beam.f_stat < config.min_f_stat:
             continue
         if runs and scan.beam.start_s - previous_end <= config.step_s * 1.0001:
             runs[-1].append(scan)
@@ -188,7 +189,8 @@ def default_array_id(elements: Sequence[Element]) -> str:
     """``MODALITY:NET.PREFIX``: the common prefix of the element station codes.
 
     For the elements ``YJ.BRP1``..``YJ.BRP4`` of an infrasound array this is
-    ``infrasound:YJ.BRP``.
+    ``infrasound:YJ.BRP``, and ``TL.ARR01``..``TL.ARR05`` give ``infrasound:TL.ARR``:
+    trailing digits are dropped, as the StationXML adapter names arrays.
     """
     first = elements[0].segments[0]
     codes = [e.segments[0].station_code for e in elements]
@@ -196,7 +198,7 @@ def default_array_id(elements: Sequence[Element]) -> str:
     for code in codes[1:]:
         while not code.startswith(prefix):
             prefix = prefix[:-1]
-    prefix = prefix.rstrip("._") or "+".join(codes)
+    prefix = prefix.rstrip("._0123456789") or "+".join(codes)
     return f"{first.sensor_type}:{prefix}"
 
 
@@ -204,6 +206,7 @@ def process_array(
     paths: Sequence[Path],
     config: BeamformConfig | None = None,
     array_id: str | None = None,
+    stations: StationLookup | None = None,
 ) -> list[Observation]:
     """Beamform the element files of one array into bearing observations.
 
@@ -216,6 +219,9 @@ def process_array(
         Beamformer settings.
     array_id
         Sensor id of the array; default :func:`default_array_id`.
+    stations
+        Station metadata lookup for files without coordinates (miniSEED); see
+        :func:`truceline.ground.waveforms.load_waveforms`.
 
     Returns
     -------
@@ -230,7 +236,7 @@ def process_array(
     """
     segments: list[Waveform] = []
     for path in paths:
-        segments.extend(load_waveforms(Path(path)))
+        segments.extend(load_waveforms(Path(path), stations))
     elements = elements_of(segments)
     name = array_id or default_array_id(elements)
     modality = elements[0].segments[0].sensor_type

@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ from scipy.io import wavfile
 from truceline.model.errors import RecordError
 from truceline.model.geo import LocalFrame
 from truceline.model.ids import sha256_hex
+from truceline.model.sensor import Sensor
 from truceline.model.timeutil import parse_utc
 
 __all__ = [
@@ -66,6 +67,10 @@ MAX_RANGE_M = {"acoustic": 30_000.0, "infrasound": 1_000_000.0, "seismic": 100_0
 
 #: A discontinuity within this fraction of a sample of the grid counts as on-grid.
 GRID_TOLERANCE_SAMPLES = 0.1
+
+
+#: Looks up ingested station metadata by (network, station, location) code.
+StationLookup = Callable[[str, str, str], Sensor | None]
 
 
 class GroundDataWarning(UserWarning):
@@ -319,13 +324,17 @@ def _read_obspy(path: Path) -> list[tuple[Any, npt.NDArray[Any]]]:
     return [(trace.stats, np.asarray(trace.data)) for trace in stream]
 
 
-def load_waveforms(path: Path) -> list[Waveform]:
+def load_waveforms(path: Path, stations: StationLookup | None = None) -> list[Waveform]:
     """Read a miniSEED, SAC or WAV file into validated waveform segments.
 
     Parameters
     ----------
     path
         The waveform file; a WAV file needs its sidecar ``NAME.wav.json``.
+    stations
+        Where coordinates come from when neither a sidecar nor a SAC header gives
+        them (miniSEED): ``stations(network, station, location)`` returns the
+        ingested station metadata, or ``None``.
 
     Returns
     -------
@@ -361,6 +370,23 @@ def load_waveforms(path: Path) -> list[Waveform]:
             meta = _meta_from_sidecar(side, path)
         elif stats0.get("_format") == "SAC":
             meta = _meta_from_sac(stats0, path, trace_id)
+        elif (
+            stations is not None
+            and (known := stations(str(stats0.network), str(stats0.station), str(stats0.location)))
+            is not None
+            and known.lon is not None
+            and known.lat is not None
+        ):
+            meta = _Meta(
+                lon=known.lon,
+                lat=known.lat,
+                elevation_m=known.elevation_m,
+                calibration=None,
+                sensor_type=known.modality if known.modality in MAX_RANGE_M else None,
+                station=None,
+                network=None,
+                channel=None,
+            )
         else:
             raise RecordError(
                 f"station {trace_id} has no coordinates; ingest its station metadata or "

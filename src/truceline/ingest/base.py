@@ -14,7 +14,8 @@ written.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -22,13 +23,41 @@ from truceline.model.coverage import Coverage
 from truceline.model.observation import Observation
 from truceline.model.sensor import Sensor
 
-__all__ = ["PROBE_BYTES", "IngestAdapter", "Record"]
+__all__ = ["PROBE_BYTES", "IngestAdapter", "IngestContext", "Record"]
 
 #: How many leading bytes of a file the probe sees.
 PROBE_BYTES = 4096
 
 #: What a reader yields: sensor descriptions, observations and coverage records.
 Record = Observation | Sensor | Coverage
+
+
+@dataclass(frozen=True)
+class IngestContext:
+    """What the workspace already knows, offered to adapters that need it.
+
+    A miniSEED file names its station but not where it is; the position comes
+    from station metadata ingested before (StationXML, station CSV).
+
+    Attributes
+    ----------
+    sensors
+        Known sensors by id.
+    """
+
+    sensors: Mapping[str, Sensor] = field(default_factory=dict)
+
+    def station(self, network: str, station: str, location: str = "") -> Sensor | None:
+        """The known sensor of a seismological station code, whatever its modality prefix.
+
+        Station metadata ids look like ``<modality>:NET.STA`` or ``<modality>:NET.STA.LOC``.
+        """
+        code = f"{network}.{station}" if network else station
+        wanted = {f"{code}.{location}"} if location else {code}
+        matches = sorted(
+            sensor_id for sensor_id in self.sensors if sensor_id.split(":", 1)[-1] in wanted
+        )
+        return self.sensors[matches[0]] if matches else None
 
 
 class IngestAdapter(ABC):
@@ -40,6 +69,8 @@ class IngestAdapter(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str]
+    #: Set by the ingest pipeline before :meth:`read`; ``None`` when reading stand-alone.
+    context: IngestContext | None = None
 
     @classmethod
     @abstractmethod

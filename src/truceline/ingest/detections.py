@@ -124,10 +124,19 @@ class DetectionsCSVAdapter(IngestAdapter):
                     field=unknown[0],
                 )
             columns.require(_REQUIRED, file, "detections CSV")
-            yield from _rows(handle, columns, file)
+            known = frozenset(self.context.sensors) if self.context is not None else frozenset()
+            yield from _rows(handle, columns, file, known)
 
 
-def _rows(handle: BinaryIO, columns: Columns, file: str) -> Iterator[Record]:
+def _rows(
+    handle: BinaryIO, columns: Columns, file: str, known_sensors: frozenset[str]
+) -> Iterator[Record]:
+    """Rows as observations, with a minimal sensor description per new station.
+
+    A station already described by ingested metadata (a station CSV or
+    StationXML, richer than what a detection row says) gets no new description,
+    so the result does not depend on which file was ingested first.
+    """
     stations: dict[str, _Station] = {}
     line_no = 1
     for raw_line in handle:
@@ -144,7 +153,8 @@ def _rows(handle: BinaryIO, columns: Columns, file: str) -> Iterator[Record]:
             known = stations.get(observation.sensor_id)
             if known is None:
                 stations[observation.sensor_id] = station
-                yield _sensor(observation.sensor_id, station)
+                if observation.sensor_id not in known_sensors:
+                    yield _sensor(observation.sensor_id, station)
             else:
                 _check_same_station(known, station)
             yield observation

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from truceline.evidence.entries import make_entry, observation_entry, record_entry
-from truceline.ingest.base import IngestAdapter
+from truceline.ingest.base import IngestAdapter, IngestContext
 from truceline.ingest.registry import detect, get_adapter
 from truceline.model.coverage import Coverage
 from truceline.model.errors import RecordError
@@ -25,7 +26,7 @@ from truceline.model.sensor import Sensor
 from truceline.store.base import ObservationRow
 from truceline.workspace import Workspace
 
-__all__ = ["IngestResult", "ingest_file"]
+__all__ = ["IngestResult", "commit_records", "ingest_file"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +123,67 @@ def ingest_file(
         return IngestResult(
             path, adapter_cls.name, artifact, records_then, 0, log.size, log.root_hash
         )
-    records = _read_all(adapter_cls(), path)
+    adapter = adapter_cls()
+    adapter.context = IngestContext({sensor.id: sensor for sensor in store.sensors()})
+    records = _read_all(adapter, path)
     if progress is not None:
         progress(len(records))
+    artifact_body = {
+        "sha256": artifact,
+        "size": size,
+        "name": path.name,
+        "format": adapter_cls.name,
+        "records": len(records),
+    }
+    new_count, log_size, root = commit_records(
+        workspace,
+        records,
+        artifacts=[artifact_body],
+        batch={
+            "kind": "ingest",
+            "artifact": artifact,
+            "name": path.name,
+            "format": adapter_cls.name,
+        },
+    )
+    return IngestResult(path, adapter_cls.name, artifact, len(records), new_count, log_size, root)
 
+
+def commit_records(
+    workspace: Workspace,
+    records: Sequence[Observation | Sensor | Coverage],
+    *,
+    artifacts: Sequence[Mapping[str, Any]],
+    batch: Mapping[str, Any],
+    log_artifacts_alone: bool = False,
+) -> tuple[int, int, str]:
+    """Append the records not yet known, with their artifacts, as one log batch.
+
+    Parameters
+    ----------
+    workspace
+        The open workspace.
+    records
+        Validated records, in source order (their 1-based position is their
+        ``record`` reference in the source of each entry).
+    artifacts
+        Descriptions of the raw files they came from (``sha256``, ``size``,
+        ``name``, ``format``...); the first one is named as every record's source.
+    batch
+        Description of the batch, recorded in its tree head.
+    log_artifacts_alone
+        Log new artifacts even when no record is new (e.g. waveforms that were
+        processed and gave no detection: "looked, found nothing" is evidence).
+
+    Returns
+    -------
+    tuple
+        ``(new_records, log_size, root_hash)``. Nothing is appended when every
+        record is already known.
+    """
+    store = workspace.store
+    log = workspace.log
+    artifact = str(artifacts[0]["sha256"]) if artifacts else None
     seen: dict[str, int] = {}
     observations: list[tuple[str, bytes, bytes, Observation, int]] = []
     others: list[tuple[str, bytes, Sensor | Coverage]] = []
@@ -163,30 +221,16 @@ def ingest_file(
         new_others.append((entry_id, entry))
 
     new_count = len(new_obs) + len(new_others)
-    if new_count == 0:
-        return IngestResult(
-            path, adapter_cls.name, artifact, len(records), 0, log.size, log.root_hash
-        )
-
     batch_entries: list[bytes] = []
-    _, artifact_entry = make_entry(
-        "artifact",
-        {
-            "sha256": artifact,
-            "size": size,
-            "name": path.name,
-            "format": adapter_cls.name,
-            "records": len(records),
-        },
-    )
-    batch_entries.append(artifact_entry)
+    for description in artifacts:
+        if store.artifact(str(description["sha256"])) is None:
+            batch_entries.append(make_entry("artifact", dict(description))[1])
+    if new_count == 0 and not (log_artifacts_alone and batch_entries):
+        return 0, log.size, log.root_hash
     batch_entries.extend(entry for _, entry in new_others)
     first_obs_seq = log.size + len(batch_entries)
     batch_entries.extend(o[1] for o in new_obs)
-    head = log.append_batch(
-        batch_entries,
-        {"kind": "ingest", "artifact": artifact, "name": path.name, "format": adapter_cls.name},
-    )
+    head = log.append_batch(batch_entries, dict(batch))
     other_start = head.first_index
     other_entries = [
         (other_start + offset, entry)
@@ -204,6 +248,4 @@ def ingest_file(
         for offset, (entry_id, _, body, obs, position) in enumerate(new_obs)
     ]
     store.add_batch(end_seq=head.tree_size, observations=rows, other_entries=other_entries)
-    return IngestResult(
-        path, adapter_cls.name, artifact, len(records), new_count, head.tree_size, head.root_hash
-    )
+    return new_count, head.tree_size, head.root_hash

@@ -83,11 +83,14 @@ class WaveformAdapter(IngestAdapter):
 
     def read(self, path: Path) -> Iterator[Record]:
         """Yield each channel's sensor, then its detections."""
-        segments = load_waveforms(path)
+        context = self.context
+        segments = load_waveforms(path, None if context is None else context.station)
         seen: set[str] = set()
         for segment in segments:
             modality = segment.sensor_type
-            sensor_id = f"{modality}:{segment.id}"
+            # the same id as the station's metadata (StationXML: <modality>:NET.STA[.LOC])
+            location = f".{segment.location}" if segment.location else ""
+            sensor_id = f"{modality}:{segment.station_code}{location}"
             if sensor_id not in seen:
                 seen.add(sensor_id)
                 yield Sensor(
