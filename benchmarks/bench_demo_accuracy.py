@@ -24,6 +24,7 @@ def run() -> dict[str, object]:
     per_seed: dict[str, object] = {}
     true_total = found_total = matched_total = 0
     escalations_ok = 0
+    attributed_total = correct_total = undetermined_total = 0
     for seed in SEEDS:
         out = Path(tempfile.mkdtemp(prefix=f"bench-demo-{seed}-"))
         try:
@@ -38,6 +39,9 @@ def run() -> dict[str, object]:
         found_total += v["found"]
         matched_total += v["matched"]
         escalations_ok += e["true"] == e["matched"] == e["raised"]
+        attributed_total += score["attribution"]["attributed"]
+        correct_total += score["attribution"]["correct"]
+        undetermined_total += score["attribution"]["undetermined"]
         per_seed[str(seed)] = {
             "true": v["true"],
             "found": v["found"],
@@ -46,6 +50,7 @@ def run() -> dict[str, object]:
             "recall": v["recall"],
             "location_error_m": score["location_error_m"],
             "escalations": e,
+            "attribution": score["attribution"],
             "seconds": round(elapsed, 2),
         }
     return {
@@ -53,4 +58,8 @@ def run() -> dict[str, object]:
         "demo_precision_pooled": round(matched_total / found_total, 4),
         "demo_recall_pooled": round(matched_total / true_total, 4),
         "demo_seeds_with_exact_escalations": f"{escalations_ok}/{len(SEEDS)}",
+        "demo_attribution_accuracy_pooled": round(correct_total / max(attributed_total, 1), 4),
+        "demo_attribution_undetermined_share_pooled": round(
+            undetermined_total / max(attributed_total + undetermined_total, 1), 4
+        ),
     }

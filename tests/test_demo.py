@@ -6,7 +6,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from truceline.demo import _field_files, run_demo
+from truceline.demo import _array_files, _field_files, run_demo
+from truceline.ingest.array import ingest_array
 from truceline.ingest.pipeline import ingest_file
 from truceline.runs import add_agreement, execute_run
 from truceline.workspace import Workspace
@@ -31,6 +32,7 @@ def test_ingest_order_does_not_change_findings(tmp_path: Path) -> None:
         for path in reversed(_field_files(scenario)):
             ingest_file(workspace, path)
         add_agreement(workspace, scenario / "agreement.yaml")
+        ingest_array(workspace, list(reversed(_array_files(scenario))))
         outcome = execute_run(workspace)
     assert outcome.root_hash != reference.outcome.root_hash  # a different log...
     assert outcome.findings_digest == reference.outcome.findings_digest  # ...same findings

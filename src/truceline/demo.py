@@ -73,6 +73,12 @@ class DemoResult:
             "escalations (true / raised / matched)",
             f"{escalations['true']} / {escalations['raised']} / {escalations['matched']}",
         )
+        attribution = self.score["attribution"]
+        table.add_row(
+            "attribution correct / attributed (undetermined)",
+            f"{attribution['correct']} / {attribution['attributed']} "
+            f"({attribution['undetermined']})",
+        )
         table.add_row("findings digest", self.outcome.findings_digest)
         table.add_row("log root", f"{self.outcome.log_size} entries, {self.outcome.root_hash}")
         table.add_row("report", str(self.out_dir / "report.html"))

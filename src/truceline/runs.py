@@ -20,6 +20,7 @@ from truceline.agreement import Agreement, adjudicate, load_agreement
 from truceline.agreement.schema import AgreementFile
 from truceline.evidence.entries import make_entry
 from truceline.fusion import FusionConfig, fuse
+from truceline.fusion.attribute import attribute_findings
 from truceline.model.event import Event
 from truceline.model.finding import Finding
 from truceline.model.ids import content_id
@@ -122,6 +123,7 @@ def derive(
     observations = store.observations(Query(before_seq=log_size))
     result = fuse(observations, store.sensors(), config)
     findings = adjudicate(result.events, agreements) if agreements else []
+    findings = attribute_findings(result.events, findings, agreements)
     return (
         result.events,
         list(findings),

@@ -113,7 +113,10 @@ def score_findings(
     dict
         ``{"violations": {"true", "found", "matched", "precision", "recall"},
         "location_error_m": {"median", "p90"}, "escalations": {"true", "raised",
-        "matched"}, "false_positives": [...], "missed": [...]}``.
+        "matched"}, "attribution": {"attributed", "correct", "accuracy",
+        "undetermined", "undetermined_share", ...}, "false_positives": [...],
+        "missed": [...]}``. Attribution compares the party a matched finding is
+        attributed to (who fired, or whose equipment) with the truth's party.
     """
     gates = gates or MatchGates()
     true_events = [e for e in truth["events"] if e.get("violation")]
@@ -130,6 +133,7 @@ def score_findings(
                 "time": format_utc(finding.time),
                 "rules": [],
                 "escalated": False,
+                "attributed_party": (finding.attributes.get("attribution") or {}).get("party"),
             },
         )
         record["rules"].append(finding.rule_id)
@@ -154,7 +158,27 @@ def score_findings(
     escalation_matches = sum(
         1 for r, c in pairs if true_events[r].get("escalate") and found[c]["escalated"]
     )
+    attributed = correct = undetermined = 0
+    for r, c in pairs:
+        truth_party = true_events[r].get("party")
+        party = found[c]["attributed_party"]
+        if truth_party is None or party is None:
+            continue
+        if party == "undetermined":
+            undetermined += 1
+            continue
+        attributed += 1
+        correct += party == truth_party
+    judged = attributed + undetermined
     return {
+        "attribution": {
+            "matched_with_party": judged,
+            "attributed": attributed,
+            "correct": correct,
+            "accuracy": _ratio(correct, attributed),
+            "undetermined": undetermined,
+            "undetermined_share": _ratio(undetermined, judged),
+        },
         "violations": {
             "true": len(true_events),
             "found": len(found),

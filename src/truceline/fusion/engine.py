@@ -285,7 +285,10 @@ class _Builder:
             kind = winner(votes)
         # Instants (an acoustic origin, a satellite overpass) date the event;
         # intervals (a crater found between two drone passes) only bound it.
-        instants = [i for i in group if i.t_hi - i.t_lo <= 1.0] or list(group)
+        # An explosive event's window is that of its explosive members: a hot spot
+        # seen hours later corroborates the event but does not lengthen it.
+        primary = [i for i in group if i.kind in EXPLOSIVE_FAMILIES] or list(group)
+        instants = [i for i in primary if i.t_hi - i.t_lo <= 1.0] or list(primary)
         first = min(instants, key=lambda i: (i.t, i.members))
         if first.t_hi - first.t_lo > 1.0:
             lo = max(i.t_lo for i in group)

@@ -317,20 +317,27 @@ def _family_likelihoods(
     config: TrajectoryConfig,
     r: FloatArray,
     var_r: FloatArray,
-    tof: FloatArray,
+    tof_bounds: tuple[FloatArray, FloatArray],
     var_t: FloatArray,
 ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
     """Per-family pair likelihoods (per m per s, shape ``(n_family, *r.shape)``) and the gate.
 
-    ``r``/``var_r`` are range (m) and its variance (m²); ``tof``/``var_t`` the
-    delay (s) and its variance (s²). Floors of 1 m and 0.1 s keep exact inputs finite.
+    ``r``/``var_r`` are range (m) and its variance (m²); ``tof_bounds`` the
+    interval (s) the time of flight lies in and ``var_t`` the variance (s²) of
+    its ends. An episode of several rounds fires over an interval and lands over
+    another: the first impact came from a round fired somewhere within the
+    launch episode, so its flight time lies in ``[impact start - launch end,
+    impact start - launch start]``; each family is scored at the point of that
+    interval nearest its own window. Floors of 1 m and 0.1 s keep exact inputs finite.
     """
+    tof_lo, tof_hi = tof_bounds
     sigma_r = np.sqrt(var_r + 1.0)
     g = config.gate_sigma
     likelihoods = []
     gated = np.zeros(np.shape(r), dtype=bool)
     for fam in config.families:
         lo, hi = fam.window_s(r)
+        tof = np.clip((lo + hi) / 2.0, tof_lo, tof_hi)
         speed2 = fam.min_speed_mps * fam.max_speed_mps
         sigma = np.sqrt(var_t + 0.01 + sigma_r**2 / speed2)
         p_range = (
@@ -355,9 +362,9 @@ def _pairs(launches: Sequence[Event], impacts: Sequence[Event], config: Trajecto
                 (
                     e.lon,
                     e.lat,
-                    e.time.timestamp(),
+                    e.time_start.timestamp(),
                     e.time_sigma_s,
-                    (e.time_end - e.time_start).total_seconds(),
+                    e.time_end.timestamp(),
                     e.cov_ee,
                     e.cov_en,
                     e.cov_nn,
@@ -376,11 +383,11 @@ def _pairs(launches: Sequence[Event], impacts: Sequence[Event], config: Trajecto
     az21 = np.asarray(az21, dtype=float).reshape(shape)
     r = np.asarray(dist, dtype=float).reshape(shape)
     var_r = _along(lc[..., 5:8], az12) + _along(ic[..., 5:8], az21)
-    tof = np.broadcast_to(ic[..., 2] - lc[..., 2], shape)
-    var_t = np.broadcast_to(
-        lc[..., 3] ** 2 + ic[..., 3] ** 2 + (lc[..., 4] ** 2 + ic[..., 4] ** 2) / 12.0, shape
-    )
-    likelihoods, gated = _family_likelihoods(config, r, var_r, tof, var_t)
+    tof_hi = np.broadcast_to(ic[..., 2] - lc[..., 2], shape)  # from the first launch
+    tof_lo = np.broadcast_to(ic[..., 2] - lc[..., 4], shape)  # from the last launch
+    tof = tof_hi
+    var_t = np.broadcast_to(lc[..., 3] ** 2 + ic[..., 3] ** 2, shape)
+    likelihoods, gated = _family_likelihoods(config, r, var_r, (tof_lo, tof_hi), var_t)
     return _Pairs(
         range_m=r,
         range_sigma_m=np.sqrt(var_r),
@@ -422,7 +429,7 @@ def plausible_families(
         config,
         np.array(float(range_m)),
         np.array(float(range_sigma_m) ** 2),
-        np.array(float(time_of_flight_s)),
+        (np.array(float(time_of_flight_s)), np.array(float(time_of_flight_s))),
         np.array(float(time_sigma_s) ** 2),
     )
     return _posterior(config, lik) if bool(gated) else ()
