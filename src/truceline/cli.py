@@ -37,9 +37,11 @@ agreement_app = typer.Typer(
 )
 log_app = typer.Typer(help="The tamper-evident evidence log.", no_args_is_help=True)
 store_app = typer.Typer(help="The projection store.", no_args_is_help=True)
+ground_app = typer.Typer(help="Ground sensor networks: array processing.", no_args_is_help=True)
 app.add_typer(agreement_app, name="agreement")
 app.add_typer(log_app, name="log")
 app.add_typer(store_app, name="store")
+app.add_typer(ground_app, name="ground")
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -260,6 +262,55 @@ def store_rebuild(home: HomeOption = None) -> None:
             out.print(f"[red]DIFF[/] {problem}", highlight=False)
         raise _fail("rebuilt store differs from the previous one")
     out.print("rebuilt store is identical")
+
+
+@ground_app.command("beam")
+def ground_beam(
+    paths: Annotated[list[Path], typer.Argument(help="Waveform files of array elements.")],
+    home: HomeOption = None,
+    array_id: Annotated[
+        str | None, typer.Option(help="Sensor id of the array (all files form one array).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Beamform array waveforms into bearing detections and log them.
+
+    Without --array-id the files are grouped into arrays by sensor position
+    (elements within about 1 km); coordinates come from SAC headers, sidecars or
+    station metadata ingested before (StationXML, station CSV).
+    """
+    from truceline.ingest.array import group_array_files, ingest_array
+
+    files = _expand(paths)
+    results = []
+    with _open(home) as workspace, console.status("beamforming"):
+        try:
+            groups = [files] if array_id else group_array_files(workspace, files)
+            for group in groups:
+                results.append(ingest_array(workspace, group, array_id=array_id))
+        except TrucelineError as exc:
+            raise _fail(str(exc)) from None
+    records = [
+        {
+            "array_id": r.array_id,
+            "files": [str(f) for f in r.files],
+            "detections": r.detections,
+            "new": r.new,
+            "log_size": r.log_size,
+            "root_hash": r.root_hash,
+        }
+        for r in results
+    ]
+    if as_json:
+        out.print_json(data=records)
+        return
+    if not records:
+        console.print("[yellow]no array found[/]: fewer than 3 co-located sensors")
+    for result in results:
+        out.print(
+            f"{result.array_id}: {len(result.files)} files, "
+            f"{result.detections} detections, {result.new} new records"
+        )
 
 
 # -- run, status, queries --------------------------------------------------------------------

@@ -38,9 +38,15 @@ from truceline.fusion.items import (
     vote,
     winner,
 )
+from truceline.fusion.network import network_items
 from truceline.model.event import Event
 from truceline.model.geo import LocalFrame
-from truceline.model.location import BearingLocation, FootprintLocation, PointLocation
+from truceline.model.location import (
+    BearingLocation,
+    FootprintLocation,
+    PointLocation,
+    StationLocation,
+)
 from truceline.model.observation import Observation
 from truceline.model.sensor import Sensor
 from truceline.model.timeutil import from_epoch
@@ -191,7 +197,15 @@ class _Builder:
                 )
             )
         sources, unassociated = associate_acoustic(detections, self.config)
-        self.unassociated.extend(unassociated)
+        leftover = sorted(set(unassociated) | (set(indices) - {d.index for d in detections}))
+        network, still = network_items(
+            self.ids,
+            self.obs,
+            leftover,
+            self.frame,
+            lambda o: _contribution(o, self.sensors, self.config),
+        )
+        self.unassociated.extend(still)
         items = []
         for source in sources:
             votes: dict[str, float] = {}
@@ -221,7 +235,7 @@ class _Builder:
                     modalities={self.obs[m].modality for m in source.members},
                 )
             )
-        return items
+        return items + network
 
     # -- clustering ----------------------------------------------------------------
     def cluster(
@@ -379,7 +393,7 @@ def fuse(
     craters: list[Item] = []
     by_kind: dict[str, list[Item]] = {}
     for index, obs in enumerate(builder.obs):
-        if isinstance(obs.location, BearingLocation):
+        if isinstance(obs.location, BearingLocation | StationLocation):
             if obs.modality in ACOUSTIC_MODALITIES:
                 acoustic_indices.append(index)
             else:

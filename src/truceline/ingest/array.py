@@ -15,17 +15,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from truceline.ground.arrays import group_arrays
 from truceline.ground.beamform import BeamformConfig
 from truceline.ground.station import process_array
-from truceline.ground.waveforms import MAX_RANGE_M
-from truceline.ingest.base import IngestContext
+from truceline.ground.waveforms import MAX_RANGE_M, load_waveforms
+from truceline.ingest.base import PROBE_BYTES, IngestContext
 from truceline.ingest.pipeline import commit_records
+from truceline.ingest.waveform import WaveformAdapter
 from truceline.model.errors import RecordError
 from truceline.model.observation import Observation
 from truceline.model.sensor import Sensor
 from truceline.workspace import Workspace
 
-__all__ = ["ArrayIngestResult", "ingest_array"]
+__all__ = ["ArrayIngestResult", "group_array_files", "ingest_array"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,3 +128,34 @@ def ingest_array(
         log_artifacts_alone=True,
     )
     return ArrayIngestResult(name, files, len(observations), new, log_size, root)
+
+
+def group_array_files(workspace: Workspace, paths: Sequence[Path]) -> list[list[Path]]:
+    """Group waveform files into arrays by where their sensors are.
+
+    When no metadata names the arrays, co-located sensors (elements within
+    about a kilometre, :func:`truceline.ground.arrays.group_arrays`) form one
+    array; files of sensors standing alone are left out (they have no
+    direction to give; ingest them one by one for their onsets).
+    """
+    context = IngestContext({sensor.id: sensor for sensor in workspace.store.sensors()})
+    positions: dict[str, tuple[float, float]] = {}
+    files_of: dict[str, list[Path]] = {}
+    for path in sorted(Path(p) for p in paths):
+        with path.open("rb") as handle:
+            head = handle.read(PROBE_BYTES)
+        if not WaveformAdapter.can_read(path, head):
+            continue  # e.g. the StationXML lying beside the waveforms
+        for segment in load_waveforms(path, context.station):
+            key = segment.station_code + (f".{segment.location}" if segment.location else "")
+            positions.setdefault(key, (segment.lon, segment.lat))
+            files_of.setdefault(key, [])
+            if path not in files_of[key]:
+                files_of[key].append(path)
+    groups = []
+    for array in group_arrays([(key, lon, lat) for key, (lon, lat) in positions.items()]):
+        if len(array.elements) < 3:
+            continue
+        files = sorted({f for element in array.elements for f in files_of[element]})
+        groups.append(files)
+    return groups
