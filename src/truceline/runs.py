@@ -20,7 +20,7 @@ from truceline.agreement import Agreement, adjudicate, load_agreement
 from truceline.agreement.schema import AgreementFile
 from truceline.evidence.entries import make_entry
 from truceline.fusion import FusionConfig, fuse
-from truceline.fusion.attribute import attribute_findings
+from truceline.fusion.attribute import annotate_roles, attribute_findings
 from truceline.model.event import Event
 from truceline.model.finding import Finding
 from truceline.model.ids import content_id
@@ -122,10 +122,11 @@ def derive(
     agreements = [agreement_from_body(body) for body in bodies]
     observations = store.observations(Query(before_seq=log_size))
     result = fuse(observations, store.sensors(), config)
-    findings = adjudicate(result.events, agreements) if agreements else []
-    findings = attribute_findings(result.events, findings, agreements)
+    events = annotate_roles(result.events, agreements)
+    findings = adjudicate(events, agreements) if agreements else []
+    findings = attribute_findings(events, findings)
     return (
-        result.events,
+        events,
         list(findings),
         result.unassociated,
         sorted(a.version_id for a in agreements),

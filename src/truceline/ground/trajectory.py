@@ -8,7 +8,8 @@ from its mean horizontal speed; the pair's likelihood is the prior-weighted sum
 over families of a uniform density over range times a uniform density over the
 time-of-flight window, each blurred by the Gaussian uncertainty of the two
 positions (projected on the line of fire) and of the two times (including the
-length of a merged episode of rounds).
+length of a merged episode of rounds). The weapon families and these
+likelihoods live in :mod:`truceline.ground.flight`.
 
 All launches and impacts are paired at once by an optimal assignment
 (:func:`scipy.optimize.linear_sum_assignment`) in which every event may also
@@ -32,7 +33,6 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
-from scipy.special import ndtr
 
 from truceline.agreement.model import Agreement
 from truceline.ground.attribution import (
@@ -46,6 +46,14 @@ from truceline.ground.attribution import (
     is_launch_candidate,
     landed_side,
     origin_side,
+)
+from truceline.ground.flight import (
+    WEAPON_FAMILIES,
+    WeaponFamily,
+    _along,
+    _family_likelihoods,
+    _posterior,
+    plausible_families,
 )
 from truceline.model.event import Event
 from truceline.model.geo import WGS84_GEOD
@@ -64,76 +72,6 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Cost of a forbidden assignment (finite so the solver always has a solution).
 _FORBIDDEN: Final = 1e9
-
-
-@dataclass(frozen=True, slots=True)
-class WeaponFamily:
-    """Rough flight envelope of a family of indirect-fire weapons.
-
-    Attributes
-    ----------
-    name
-        Family name.
-    weapon_class
-        The matching class of :data:`truceline.model.vocab.WEAPON_CLASSES`.
-    min_range_m, max_range_m
-        Range interval, metres.
-    min_speed_mps, max_speed_mps
-        Mean horizontal speed over the whole flight (range / time of flight), m/s.
-    max_time_of_flight_s
-        Longest flight, seconds (high-angle fire at the lowest charge).
-    prior
-        Relative prior weight among families.
-    """
-
-    name: str
-    weapon_class: str
-    min_range_m: float
-    max_range_m: float
-    min_speed_mps: float
-    max_speed_mps: float
-    max_time_of_flight_s: float
-    prior: float
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.min_range_m < self.max_range_m:
-            raise ValueError(f"family {self.name}: need 0 <= min_range_m < max_range_m")
-        if not 0.0 < self.min_speed_mps < self.max_speed_mps:
-            raise ValueError(f"family {self.name}: need 0 < min_speed_mps < max_speed_mps")
-        if self.max_time_of_flight_s <= 0.0 or self.prior <= 0.0:
-            raise ValueError(f"family {self.name}: max time of flight and prior must be positive")
-
-    def window_s(self, range_m: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Time-of-flight window ``(earliest, latest)`` in seconds for each range in metres."""
-        lo = range_m / self.max_speed_mps
-        hi = np.minimum(range_m / self.min_speed_mps, self.max_time_of_flight_s)
-        return lo, hi
-
-
-#: Rough physics, not a targeting table; the windows are deliberately wide.
-#:
-#: * mortars (60-120 mm): muzzle velocity 200-320 m/s, up to ~8 km; high-angle
-#:   fire (45-85°) gives flights of 15-65 s (vacuum bound 2 v0 / g ≈ 65 s), so
-#:   mean horizontal speed 20-250 m/s;
-#: * guns under 100 mm (e.g. 76/85 mm field guns, 680-790 m/s): up to ~15 km;
-#: * guns of 100 mm and above (122 mm D-30 to 15 km; 152/155 mm to 25-30 km,
-#:   ~40 km with base-bleed/rocket-assisted rounds): a 155 mm shell flies about
-#:   60-100 s to 20-30 km, i.e. 250-450 m/s mean horizontal speed, faster on flat
-#:   short shots, slower in high-angle fire: 200-900 m/s, at most 150 s;
-#: * multiple rocket launchers (122 mm Grad ~20-40 km, 220 mm to 35 km, 300 mm
-#:   and GMLRS to 70-90 km): burn-out speeds of 700-1500 m/s, mean horizontal
-#:   speed 300-1000 m/s, about 1-3 min of flight;
-#: * tactical ballistic missiles (Tochka-U 15-120 km, ATACMS/Iskander to
-#:   ~300 km): 4-5 min to 300 km, 500-2000 m/s.
-WEAPON_FAMILIES: Final = (
-    WeaponFamily("mortar", "mortar", 100.0, 8_000.0, 20.0, 250.0, 70.0, 0.25),
-    WeaponFamily("gun_lt100", "artillery_lt100", 500.0, 15_000.0, 150.0, 800.0, 90.0, 0.15),
-    WeaponFamily("gun_ge100", "artillery_ge100", 1_000.0, 40_000.0, 200.0, 900.0, 150.0, 0.30),
-    WeaponFamily("mlrs", "mlrs", 1_500.0, 90_000.0, 300.0, 1_000.0, 300.0, 0.20),
-    WeaponFamily(
-        "tactical_missile", "heavy_mlrs_missile", 15_000.0, 300_000.0, 500.0, 2_000.0, 420.0, 0.10
-    ),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,57 +242,6 @@ class _Pairs:
     gated: npt.NDArray[np.bool_]
 
 
-def _along(cov: FloatArray, azimuth_deg: FloatArray) -> FloatArray:
-    """Variance (m²) of a position along ``azimuth_deg``; ``cov`` is ``(..., 3)`` ee, en, nn."""
-    a = np.radians(azimuth_deg)
-    ue, un = np.sin(a), np.cos(a)
-    return np.asarray(
-        cov[..., 0] * ue * ue + 2.0 * cov[..., 1] * ue * un + cov[..., 2] * un * un, dtype=float
-    )
-
-
-def _family_likelihoods(
-    config: TrajectoryConfig,
-    r: FloatArray,
-    var_r: FloatArray,
-    tof_bounds: tuple[FloatArray, FloatArray],
-    var_t: FloatArray,
-) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
-    """Per-family pair likelihoods (per m per s, shape ``(n_family, *r.shape)``) and the gate.
-
-    ``r``/``var_r`` are range (m) and its variance (m²); ``tof_bounds`` the
-    interval (s) the time of flight lies in and ``var_t`` the variance (s²) of
-    its ends. An episode of several rounds fires over an interval and lands over
-    another: the first impact came from a round fired somewhere within the
-    launch episode, so its flight time lies in ``[impact start - launch end,
-    impact start - launch start]``; each family is scored at the point of that
-    interval nearest its own window. Floors of 1 m and 0.1 s keep exact inputs finite.
-    """
-    tof_lo, tof_hi = tof_bounds
-    sigma_r = np.sqrt(var_r + 1.0)
-    g = config.gate_sigma
-    likelihoods = []
-    gated = np.zeros(np.shape(r), dtype=bool)
-    for fam in config.families:
-        lo, hi = fam.window_s(r)
-        tof = np.clip((lo + hi) / 2.0, tof_lo, tof_hi)
-        speed2 = fam.min_speed_mps * fam.max_speed_mps
-        sigma = np.sqrt(var_t + 0.01 + sigma_r**2 / speed2)
-        p_range = (
-            ndtr((fam.max_range_m - r) / sigma_r) - ndtr((fam.min_range_m - r) / sigma_r)
-        ) / (fam.max_range_m - fam.min_range_m)
-        width = np.maximum(hi - lo, 1e-9)
-        p_time = np.where(
-            hi > lo, (ndtr((hi - tof) / sigma) - ndtr((lo - tof) / sigma)) / width, 0.0
-        )
-        likelihoods.append(fam.prior * p_range * p_time)
-        in_range = (r >= fam.min_range_m - g * sigma_r) & (r <= fam.max_range_m + g * sigma_r)
-        in_time = (hi > lo) & (tof >= lo - g * sigma) & (tof <= hi + g * sigma)
-        gated |= in_range & in_time
-    total_prior = sum(fam.prior for fam in config.families)
-    return np.asarray(likelihoods, dtype=float) / total_prior, gated
-
-
 def _pairs(launches: Sequence[Event], impacts: Sequence[Event], config: TrajectoryConfig) -> _Pairs:
     def columns(events: Sequence[Event]) -> FloatArray:
         return np.array(
@@ -397,55 +284,6 @@ def _pairs(launches: Sequence[Event], impacts: Sequence[Event], config: Trajecto
         family_likelihood=likelihoods,
         gated=gated,
     )
-
-
-def plausible_families(
-    range_m: float,
-    time_of_flight_s: float,
-    config: TrajectoryConfig | None = None,
-    *,
-    range_sigma_m: float = 0.0,
-    time_sigma_s: float = 0.0,
-) -> tuple[tuple[str, float], ...]:
-    """Weapon families whose envelope fits a range and a time of flight.
-
-    Parameters
-    ----------
-    range_m, range_sigma_m
-        Launch -> impact distance and its standard deviation, metres.
-    time_of_flight_s, time_sigma_s
-        Impact time minus launch time and its standard deviation, seconds.
-    config
-        Families and gate (defaults to :class:`TrajectoryConfig`).
-
-    Returns
-    -------
-    tuple
-        ``(family, probability)`` among the families that fit, most probable
-        first; empty when the pair fails the gate.
-    """
-    config = config or TrajectoryConfig()
-    lik, gated = _family_likelihoods(
-        config,
-        np.array(float(range_m)),
-        np.array(float(range_sigma_m) ** 2),
-        (np.array(float(time_of_flight_s)), np.array(float(time_of_flight_s))),
-        np.array(float(time_sigma_s) ** 2),
-    )
-    return _posterior(config, lik) if bool(gated) else ()
-
-
-def _posterior(config: TrajectoryConfig, lik: FloatArray) -> tuple[tuple[str, float], ...]:
-    """Families with their normalised share of the likelihood, most probable first."""
-    total = float(lik.sum())
-    if total <= 0.0:
-        return ()
-    ranked = [
-        (fam.name, round(float(v) / total, 4))
-        for fam, v in zip(config.families, lik, strict=True)
-        if v / total >= 0.005
-    ]
-    return tuple(sorted(ranked, key=lambda item: (-item[1], item[0])))
 
 
 # -- pairing -------------------------------------------------------------------------------------

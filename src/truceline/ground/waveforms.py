@@ -24,6 +24,9 @@ JSON sidecar ``<file name>.json`` (required for WAV, optional for miniSEED and
 SAC, where it overrides the header): ``{"station", "network"?, "channel"?,
 "start" (WAV only), "lon", "lat", "elevation_m"?, "sensor_type"?,
 "calibration_pa_per_count"?}``.
+
+Array elements and their geometry (:class:`Element`, :func:`array_geometry`...)
+live in :mod:`truceline.ground.array_geometry` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,8 +44,8 @@ import numpy.typing as npt
 import obspy
 from scipy.io import wavfile
 
+from truceline.ground.array_geometry import ArrayGeometry, Element, array_geometry, elements_of
 from truceline.model.errors import RecordError
-from truceline.model.geo import LocalFrame
 from truceline.model.ids import sha256_hex
 from truceline.model.sensor import Sensor
 from truceline.model.timeutil import parse_utc
@@ -478,88 +481,3 @@ def _segment(
         sensor_type=meta.sensor_type or modality_of_channel(channel),
         source=str(path),
     )
-
-
-@dataclass(frozen=True, eq=False)
-class Element:
-    """One array element: the segments of one channel (one per clock-jump split).
-
-    Attributes
-    ----------
-    id
-        Channel id ``NET.STA.LOC.CHA``.
-    segments
-        Its waveform segments in time order, all at the element's position.
-    """
-
-    id: str
-    segments: tuple[Waveform, ...]
-
-
-@dataclass(frozen=True, eq=False)
-class ArrayGeometry:
-    """Element positions in a local frame around the array centroid.
-
-    Attributes
-    ----------
-    lon, lat
-        Reference point (mean element position), degrees.
-    east_m, north_m
-        Element offsets from it, metres, in element order.
-    rate_hz
-        The common sampling rate, Hz.
-    """
-
-    lon: float
-    lat: float
-    east_m: FloatArray
-    north_m: FloatArray
-    rate_hz: float
-
-
-def elements_of(segments: Sequence[Waveform]) -> list[Element]:
-    """Group segments by channel id into elements, sorted by id."""
-    grouped: dict[str, list[Waveform]] = {}
-    for segment in segments:
-        grouped.setdefault(segment.id, []).append(segment)
-    return [
-        Element(key, tuple(sorted(grouped[key], key=lambda w: w.start_s)))
-        for key in sorted(grouped)
-    ]
-
-
-def array_geometry(elements: Sequence[Element], min_separation_m: float = 1.0) -> ArrayGeometry:
-    """Validate an array and place its elements in metres around their centroid.
-
-    Raises
-    ------
-    truceline.model.RecordError
-        Fewer than three elements, mixed sampling rates, two elements closer
-        than ``min_separation_m`` (the same position: the array cannot resolve
-        direction and the metadata is probably wrong), or all elements on one
-        line (direction ambiguous).
-    """
-    if len(elements) < 3:
-        raise RecordError(f"an array needs at least 3 elements, got {len(elements)}")
-    rates = {segment.sampling_rate_hz for e in elements for segment in e.segments}
-    if len(rates) != 1:
-        raise RecordError(f"array elements have different sampling rates {sorted(rates)} Hz")
-    lons = np.array([e.segments[0].lon for e in elements])
-    lats = np.array([e.segments[0].lat for e in elements])
-    frame = LocalFrame(float(lons.mean()), float(lats.mean()))
-    east, north = frame.to_local(lons, lats)
-    for i in range(len(elements)):
-        for j in range(i):
-            gap = math.hypot(float(east[i] - east[j]), float(north[i] - north[j]))
-            if gap < min_separation_m:
-                raise RecordError(
-                    f"array elements {elements[j].id} and {elements[i].id} are at the same "
-                    f"position ({gap:.2f} m apart, minimum {min_separation_m} m)",
-                    file=elements[i].segments[0].source,
-                    field="position",
-                )
-    centred = np.column_stack([east - east.mean(), north - north.mean()])
-    singular = np.linalg.svd(centred, compute_uv=False)
-    if singular[1] < 1e-3 * singular[0]:
-        raise RecordError("array elements lie on one line; back azimuth would be ambiguous")
-    return ArrayGeometry(frame.lon0, frame.lat0, east, north, rates.pop())
