@@ -20,7 +20,7 @@ def test_all_names_resolve_and_have_docstrings() -> None:
 def test_every_subpackage_imports_cleanly() -> None:
     for package in (
         "model", "agreement", "evidence", "store", "ingest", "fusion",
-        "reports", "simulate", "evaluation",
+        "reports", "simulate", "evaluation", "testing", "ground",
     ):  # fmt: skip
         module = importlib.import_module(f"truceline.{package}")
         assert module.__doc__, package

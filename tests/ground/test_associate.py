@@ -6,80 +6,32 @@ import dataclasses
 
 import numpy as np
 import pytest
-from scipy.optimize import linear_sum_assignment
 
 from truceline.ground.arrays import assign_arrays, group_arrays
 from truceline.ground.associate import AssociationConfig, AssociationResult, associate
-from truceline.ground.base import Arrival, Atmosphere
-from truceline.model.geo import WGS84_GEOD, LocalFrame, geodesic_distance_m
+from truceline.ground.base import Arrival
+from truceline.model.geo import LocalFrame, geodesic_distance_m
+from truceline.testing.ground import SCENE_ATMOSPHERE, association_counts, association_scene
 
-ATMOSPHERE = Atmosphere(temperature_c=15.0, wind_east_mps=4.0, wind_north_mps=-2.0)
+ATMOSPHERE = SCENE_ATMOSPHERE
 
 
 def _scene(
     seed: int, *, regional: bool, bearing_frac: float, false_frac: float = 0.25
 ) -> tuple[list[Arrival], dict[str, int], np.ndarray]:
-    """Overlapping sources, missed stations (p_detect 0.85) and false arrivals."""
-    rng = np.random.default_rng(seed)
-    if regional:
-        frame, half, n_sta, n_src, span = LocalFrame(-112.0, 39.0), 600_000.0, 5, 3, 1200.0
-        t_sigma, az_sigma, max_range = 5.0, 2.5, 2_500_000.0
-    else:
-        frame, half, n_sta, n_src, span = LocalFrame(36.0, 48.5), 10_000.0, 10, 4, 15.0
-        t_sigma, az_sigma, max_range = 0.05, 3.0, 30_000.0
-    stations = rng.uniform(-half, half, size=(n_sta, 2))
-    sources = rng.uniform(-0.9 * half, 0.9 * half, size=(n_src, 2))
-    origins = 1.7e9 + rng.uniform(0.0, span, n_src)
-    with_az = rng.random(n_sta) < bearing_frac
-    arrivals: list[Arrival] = []
-    truth: dict[str, int] = {}
-
-    def make(aid: str, s: int, t: float, az: float) -> Arrival:
-        lon, lat = frame.point_to_geo(*stations[s])
-        bearing = bool(with_az[s])
-        return Arrival(
-            aid, f"S{s:02d}", lon, lat, t, t_sigma, az % 360.0 if bearing else None,
-            az_sigma if bearing else None, max_range, "explosion", 1.0,
-        )  # fmt: skip
-
-    for k in range(n_src):
-        slon, slat = frame.point_to_geo(*sources[k])
-        for s in range(n_sta):
-            if rng.random() > 0.85:
-                continue
-            lon, lat = frame.point_to_geo(*stations[s])
-            az12, az21, r = WGS84_GEOD.inv(lon, lat, slon, slat)
-            v = rng.uniform(260.0, 330.0) if regional else ATMOSPHERE.effective_speed_mps(az21)
-            t = float(origins[k] + r / v + rng.normal(0.0, t_sigma))
-            arrivals.append(make(f"a{k}-{s}", s, t, float(az12 + rng.normal(0.0, az_sigma))))
-            truth[f"a{k}-{s}"] = k
-    n_false = round(false_frac * len(arrivals) / (1.0 - false_frac))
-    for f in range(n_false):
-        s = int(rng.integers(n_sta))
-        t = float(1.7e9 + rng.uniform(0.0, span * 4.0))
-        arrivals.append(make(f"f{f}", s, t, float(rng.uniform(0.0, 360.0))))
-    geo = np.array([frame.point_to_geo(*p) for p in sources])
-    return arrivals, truth, geo
+    scene = association_scene(
+        seed, regional=regional, bearing_frac=bearing_frac, false_frac=false_frac
+    )
+    return scene.arrivals, scene.truth, scene.sources
 
 
 def _event_f1(result: AssociationResult, truth: dict[str, int]) -> float:
     """F1 of events: a found event is right when >= 2/3 of its members share a true source."""
-    n_true = len(set(truth.values()))
-    if not result.events:
+    tp, found, n_true = association_counts(result, truth)
+    if not tp:
         return 0.0
-    shared = np.zeros((len(result.events), n_true))
-    for i, event in enumerate(result.events):
-        for member in event.members:
-            if member in truth:
-                shared[i, truth[member]] += 1
-    rows, cols = linear_sum_assignment(-shared)
-    tp = sum(
-        1
-        for r, c in zip(rows, cols, strict=True)
-        if shared[r, c] >= 2 and 3 * shared[r, c] >= 2 * len(result.events[r].members)
-    )
-    precision, recall = tp / len(result.events), tp / n_true
-    return 2 * precision * recall / (precision + recall) if tp else 0.0
+    precision, recall = tp / found, tp / n_true
+    return 2 * precision * recall / (precision + recall)
 
 
 def test_local_mixed_network_recovers_overlapping_events() -> None:
