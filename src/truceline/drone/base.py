@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from truceline.model.errors import RecordError
 
@@ -91,7 +91,7 @@ class CameraPose:
     width_px: int
     height_px: int
     frame: int | None = None
-    uncertainty: PoseUncertainty = PoseUncertainty()
+    uncertainty: PoseUncertainty = field(default_factory=PoseUncertainty)
 
     def __post_init__(self) -> None:
         values = (

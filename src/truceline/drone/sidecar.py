@@ -13,7 +13,7 @@ sidecar ``NAME.tlog.json``::
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ class TelemetrySidecar:
     vfov_deg: float
     width_px: int
     height_px: int
-    uncertainty: PoseUncertainty = PoseUncertainty()
+    uncertainty: PoseUncertainty = field(default_factory=PoseUncertainty)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the sidecar file's content)."""
