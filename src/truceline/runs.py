@@ -124,7 +124,7 @@ def derive(
     result = fuse(observations, store.sensors(), config)
     events = annotate_roles(result.events, agreements)
     findings = adjudicate(events, agreements) if agreements else []
-    findings = attribute_findings(events, findings)
+    findings = attribute_findings(events, findings, agreements)
     return (
         events,
         list(findings),

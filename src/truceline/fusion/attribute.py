@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from truceline.agreement import Agreement
+from truceline.ground.attribution import decide_side, side_probabilities
 from truceline.ground.trajectory import TrajectoryConfig, pair_trajectories
 from truceline.model.event import Event
 from truceline.model.finding import Finding
@@ -101,8 +102,45 @@ def _fire_attribution(event: Event | None, by_fusion_id: Mapping[str, Event]) ->
     return {"party": UNDETERMINED, "basis": f"role {role['role']!r} does not decide the origin"}
 
 
-def attribute_findings(events: Sequence[Event], findings: Sequence[Finding]) -> list[Finding]:
-    """Add ``attributes["attribution"]`` to each finding (events from :func:`annotate_roles`)."""
+def _position_attribution(
+    event: Event | None, agreement: Agreement | None, fallback: str | None
+) -> dict[str, Any]:
+    """Whose side a sighting lies on, from its ellipse; undetermined near the line."""
+    basis = "side of the contact line it was seen on"
+    if event is None or agreement is None:
+        return {"party": fallback or UNDETERMINED, "basis": basis}
+    sampling = DEFAULT_TRAJECTORIES.side_sampling
+    probabilities = side_probabilities(
+        event,
+        agreement,
+        event_id=str(event.attributes.get("fusion_id", event.id)),
+        n_samples=sampling.n_samples,
+        seed=sampling.seed,
+    )
+    party = decide_side(probabilities, sampling.threshold)
+    record: dict[str, Any] = {
+        "party": party,
+        "probabilities": probabilities,
+        "threshold": sampling.threshold,
+        "basis": basis,
+    }
+    if party == UNDETERMINED:
+        record["flag"] = "its location ellipse straddles the contact line: side not assignable"
+    return record
+
+
+def attribute_findings(
+    events: Sequence[Event],
+    findings: Sequence[Finding],
+    agreements: Sequence[Agreement] = (),
+) -> list[Finding]:
+    """Add ``attributes["attribution"]`` to each finding (events from :func:`annotate_roles`).
+
+    Equipment and presence are attributed to the side their location ellipse
+    lies on (Monte Carlo against the latest agreement's contact line); a
+    sighting that cannot be assigned to a side is flagged as such.
+    """
+    agreement = max(agreements, key=lambda a: (a.version, a.version_id)) if agreements else None
     by_id = {event.id: event for event in events}
     by_fusion_id = {str(event.attributes.get("fusion_id", event.id)): event for event in events}
     attributed = []
@@ -110,10 +148,9 @@ def attribute_findings(events: Sequence[Event], findings: Sequence[Finding]) -> 
         if finding.kind in FIRE_KINDS:
             attribution = _fire_attribution(by_id.get(finding.event_id), by_fusion_id)
         else:
-            attribution = {
-                "party": finding.side or UNDETERMINED,
-                "basis": "side of the contact line it was seen on",
-            }
+            attribution = _position_attribution(
+                by_id.get(finding.event_id), agreement, finding.side
+            )
         attributed.append(
             dataclasses.replace(
                 finding, attributes={**finding.attributes, "attribution": attribution}
