@@ -181,3 +181,18 @@ def test_naive_period_is_refused(tmp_path: Path, report_input: ReportInput) -> N
     summary = {**default_summary(), "period_start": "2026-11-02T00:00:00"}
     with pytest.raises(ReportError, match="period_start"):
         write_report(tmp_path, replace(report_input, summary=summary))
+
+
+def test_gaps_are_stated_per_coverage_target_and_for_the_last_day(
+    tmp_path: Path, report_input: ReportInput
+) -> None:
+    """A satellite swath sees fires, not tanks: each target's coverage is assessed apart."""
+    windows = list(report_input.coverage)
+    assert windows, "the fixture needs coverage"
+    satellite = [replace(w, target="thermal_anomaly", sensor_id="firms:X") for w in windows]
+    drones = [replace(w, target="equipment") for w in windows]
+    data = replace(report_input, coverage=[*satellite, *drones])
+    page = write_report(tmp_path, data).html.read_text(encoding="utf-8")
+    assert "Observed for <code>equipment</code>" in page
+    assert "Observed for <code>thermal_anomaly</code>" in page
+    assert "(last 24 h)" in page

@@ -66,6 +66,8 @@ def render_page(
     gaps: Sequence[ZoneCoverage],
     coverage: Sequence[Coverage],
     map_png: bytes,
+    sections: tuple[datetime, Sequence[tuple[str, Sequence[ZoneCoverage], Sequence[ZoneCoverage]]]]
+    | None = None,
 ) -> bytes:
     """The report page as UTF-8 bytes.
 
@@ -83,6 +85,9 @@ def render_page(
         Coverage windows that overlapped the period.
     map_png
         The map, embedded as a data URI.
+    sections
+        Start of the last 24 h of the period, and per coverage target the zone
+        coverage over the whole period and over those 24 h.
     """
     parts = [
         "<!DOCTYPE html>",
@@ -93,6 +98,7 @@ def render_page(
         *_summary(data, findings),
         *_map(map_png, data.title),
         *_gaps(gaps, coverage, period),
+        *([] if sections is None else _target_gaps(sections, period)),
         *_findings(findings, data.escalation()),
         *_escalations(findings, data.escalation()),
         *_footer(data),
@@ -258,6 +264,48 @@ def _gaps(
         )
     out.append("</table>")
     out += ["<ul>"] + [f"<li>{_e(g.statement(*period))}</li>" for g in gaps] + ["</ul>"]
+    return out
+
+
+def _target_gaps(
+    sections: tuple[datetime, Sequence[tuple[str, Sequence[ZoneCoverage], Sequence[ZoneCoverage]]]],
+    period: tuple[datetime, datetime],
+) -> list[str]:
+    """Per coverage target (what the sensors could see), the observed share of each zone."""
+    recent_start, per_target = sections
+    hours = (period[1] - recent_start).total_seconds() / 3600.0
+    out: list[str] = []
+    for target, whole, last in per_target:
+        if not whole:
+            continue
+        out += [
+            f"<h3>Observed for <code>{_e(target)}</code></h3>",
+            "<table>",
+            _header_row(["zone", "observed (period)", f"observed (last {hours:.0f} h)",
+                         f"not observed (last {hours:.0f} h)"]),
+        ]  # fmt: skip
+        recent = {g.zone_id: g for g in last}
+        for gap in whole:
+            latest = recent.get(gap.zone_id)
+            out.append(
+                _row(
+                    [
+                        _e(gap.zone_id),
+                        _num(fmt_percent(gap.fraction_observed)),
+                        _num(fmt_percent(latest.fraction_observed)) if latest else "–",
+                        f'<span class="gap">{_e(fmt_percent(latest.fraction_unobserved))}</span>'
+                        if latest
+                        else "–",
+                    ],
+                    header_first=True,
+                )
+            )
+        out.append("</table>")
+        out += (
+            ["<ul>"]
+            + [f"<li>{_e(g.statement(recent_start, period[1]))}</li>" for g in last]
+            + ["</ul>"]
+        )
     return out
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from shapely.geometry import Point
 
+from truceline.model.coverage import Coverage
 from truceline.reports.base import ReportFiles, ReportInput
 from truceline.reports.exports import findings_csv, findings_geojson, geojson_bytes
 from truceline.reports.gaps import coverage_in_period, zone_coverage
@@ -16,6 +18,12 @@ from truceline.reports.page import render_page
 from truceline.reports.staticmap import render_map
 
 __all__ = ["write_report"]
+
+
+#: The report also states what was observed in the last day of its period.
+RECENT_WINDOW = timedelta(hours=24)
+#: Coverage target whose gaps the map hatches (withdrawal is verified by seeing weapons).
+MAP_GAP_TARGET = "equipment"
 
 
 def write_report(out_dir: Path, data: ReportInput) -> ReportFiles:
@@ -54,7 +62,34 @@ def write_report(out_dir: Path, data: ReportInput) -> ReportFiles:
             *(Point(f.lon, f.lat) for f in findings),
         ]
     )
-    gaps = zone_coverage(agreement, data.coverage, *period, frame=frame, zone_ids=data.gap_zone_ids)
+    recent_start = max(period[0], period[1] - RECENT_WINDOW)
+    # "Observed" depends on what for: a satellite swath sees fires, not tanks. Gaps
+    # are assessed per coverage target; the map hatches the gaps of the target
+    # that verifies withdrawal (equipment) when there is one.
+    by_target: dict[str, list[Coverage]] = {}
+    for window in data.coverage:
+        by_target.setdefault(window.target, []).append(window)
+    sections = []
+    for target in sorted(by_target):
+        whole = zone_coverage(
+            agreement, by_target[target], *period, frame=frame, zone_ids=data.gap_zone_ids
+        )
+        last = zone_coverage(
+            agreement,
+            by_target[target],
+            recent_start,
+            period[1],
+            frame=frame,
+            zone_ids=data.gap_zone_ids,
+        )
+        sections.append((target, whole, last))
+    if sections:
+        mapped = next((s for s in sections if s[0] == MAP_GAP_TARGET), sections[0])
+        gaps = mapped[1]
+    else:
+        gaps = zone_coverage(
+            agreement, data.coverage, *period, frame=frame, zone_ids=data.gap_zone_ids
+        )
     scale = data.escalation()
     png = render_map(agreement, findings, [c.area for c in coverage], gaps, data.title, scale=scale)
     contents = {
@@ -63,7 +98,9 @@ def write_report(out_dir: Path, data: ReportInput) -> ReportFiles:
             findings_geojson(findings, agreement, period, data.title, scale)
         ),
         "findings.csv": findings_csv(findings, scale),
-        "report.html": render_page(data, period, findings, gaps, coverage, png),
+        "report.html": render_page(
+            data, period, findings, gaps, coverage, png, sections=(recent_start, sections)
+        ),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in sorted(contents):
