@@ -31,7 +31,15 @@ def test_summary_lists_every_file_written(scenario: ScenarioSummary) -> None:
     assert set(scenario.files) == on_disk
     assert list(scenario.files) == sorted(scenario.files)
     folders = {p.parts[0] for p in scenario.files if len(p.parts) > 1}
-    assert folders == {"firms", "satellite", "ground", "ground-edge", "ground-array", "drone"}
+    assert folders == {
+        "firms",
+        "satellite",
+        "ground",
+        "ground-edge",
+        "ground-array",
+        "drone",
+        "drone-raw",
+    }
     assert {Path("agreement.yaml"), Path("contact-line.geojson"), Path("truth.json")} <= set(
         scenario.files
     )

@@ -371,14 +371,15 @@ def _sensor(platform: str) -> dict[str, Any]:
 
 def write_drones(
     out_dir: Path, world: World, rng: np.random.Generator
-) -> tuple[list[Path], dict[str, int], list[FalseAlarm]]:
+) -> tuple[list[Path], dict[str, int], list[FalseAlarm], list[Patrol]]:
     """Plan and fly the patrols; write one GeoJSON file per patrol.
 
     Returns
     -------
     tuple
         Files written, counts (``drone_patrols``, ``drone_detections``,
-        ``drone_coverage``) and the detector's false positives.
+        ``drone_coverage``), the detector's false positives and the patrols
+        flown (in take-off order).
     """
     flights = [_fly(p, world.end) for p in plan_patrols(world, rng)]
     flights = [f for f in flights if f.t0.size]
@@ -403,4 +404,4 @@ def write_drones(
         files.append(path)
         counts["drone_detections"] += len(found)
         counts["drone_coverage"] += len(coverage)
-    return files, counts, alarms
+    return files, counts, alarms, [flight.patrol for flight in flights]

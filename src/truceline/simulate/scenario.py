@@ -16,6 +16,9 @@ lets three sensor channels observe it and writes everything in field formats::
       ground-array/TL.ARR0<n>..BDF.mseed, stations.xml  an infrasound array's raw waveforms
                                                       (a few hours around a shelling episode)
       drone/patrol-<date>-<id>.geojson                drone coverage corridors, detections
+      drone-raw/patrol-<date>-<id>.tlog|.klv (+ .json sidecar), .detections.json
+                                                      the same patrols as MAVLink / MISB KLV
+                                                      telemetry and frame detections
 
 The output is a pure function of ``(seed, days, start)``: every channel draws
 from its own generator seeded with ``(seed, channel)``, nothing reads the
@@ -33,6 +36,7 @@ from typing import Final
 from truceline.agreement.demo import DEMO_EFFECTIVE_FROM, write_demo_agreement
 from truceline.simulate.background import add_background
 from truceline.simulate.drone import write_drones
+from truceline.simulate.drone_raw import write_drone_raw
 from truceline.simulate.geography import LEFT_PARTY, RIGHT_PARTY, Geography, build_geography
 from truceline.simulate.ground import write_ground
 from truceline.simulate.ground_array import write_array
@@ -57,10 +61,13 @@ _OWN_FILES: Final = (
     ("ground-array", "*.mseed"),
     ("ground-array", "stations.xml"),
     ("drone", "patrol-*.geojson"),
+    ("drone-raw", "patrol-*"),
 )
 
 #: Channel numbers of the per-channel random generators.
-_GEOGRAPHY, _BACKGROUND, _HOSTILE, _GROUND, _SATELLITE, _DRONE, _FIELD, _ARRAY = range(8)
+_GEOGRAPHY, _BACKGROUND, _HOSTILE, _GROUND, _SATELLITE, _DRONE, _FIELD, _ARRAY, _DRONE_RAW = range(
+    9
+)
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,9 @@ class ScenarioSummary:
         Counts per kind: ``firms_files``, ``firms_rows``, ``acoustic_sensors``,
         ``acoustic_detections``, ``acoustic_coverage``, ``edge_detections``,
         ``array_elements``, ``array_samples``, ``array_events``, ``drone_patrols``,
-        ``drone_detections``, ``drone_coverage``, ``truth_events``,
+        ``drone_detections``, ``drone_coverage``, ``drone_raw_patrols``,
+        ``drone_raw_poses``, ``drone_raw_frames``, ``drone_raw_detections``,
+        ``drone_raw_false_positives``, ``truth_events``,
         ``violations``, ``escalations``, ``false_alarms``.
     """
 
@@ -162,9 +171,12 @@ def simulate_scenario(
     ground = write_ground(out_dir, world, child_rng(seed, _GROUND), child_rng(seed, _FIELD))
     array = write_array(out_dir, world, ground.weather, child_rng(seed, _ARRAY))
     sat_files, sat_counts, _ = write_satellite(out_dir, world, child_rng(seed, _SATELLITE))
-    drone_files, drone_counts, drone_alarms = write_drones(out_dir, world, child_rng(seed, _DRONE))
-    files += ground.files + array.files + sat_files + drone_files
-    counts = ground.counts | array.counts | sat_counts | drone_counts
+    drone_files, drone_counts, drone_alarms, patrols = write_drones(
+        out_dir, world, child_rng(seed, _DRONE)
+    )
+    raw = write_drone_raw(out_dir, world, patrols, child_rng(seed, _DRONE_RAW))
+    files += ground.files + array.files + sat_files + drone_files + raw.files
+    counts = ground.counts | array.counts | sat_counts | drone_counts | raw.counts
 
     truth = truth_document(
         geo,
@@ -174,6 +186,7 @@ def simulate_scenario(
         start=start,
         end=end,
         array=array.truth,
+        drone=raw.truth,
     )
     truth_path = out_dir / "truth.json"
     truth_path.write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

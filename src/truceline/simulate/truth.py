@@ -57,6 +57,18 @@ events; they are listed under ``false_alarms``.
                     "emissions", "peak_amplitude_pa"}],             # from the centroid
         "false_triggers": [{"kind": "vehicle", "time", "back_azimuth_deg", "range_m"}
                            | {"kind": "glitch", "station", "time"}]
+      }?,
+      "drone": {                                # raw drone patrols (simulate.drone_raw)
+        "terrain_height_m": 150.0,              # flat terrain, metres above MSL
+        "camera": {"hfov_deg", "vfov_deg", "width_px", "height_px"},
+        "patrols": [{"patrol", "sensor_id",
+                     "telemetry", "telemetry_format",     # drone-raw/...; mavlink-tlog
+                     "sidecar", "detections",             # | misb-st0601-klv
+                     "start", "end", "poses", "frames",
+                     "telemetry_gap": ["...Z", "...Z"] | null,
+                     "uncertainty": {PoseUncertainty fields},   # of the recorded errors
+                     "in_view": [{"id", "frames", "detected"}],  # truth events whose
+                     "false_positives": 3}]                      # objects the camera saw
       }?
     }
 
@@ -252,11 +264,13 @@ def truth_document(
     end: datetime,
     agreement: str = "agreement.yaml",
     array: Mapping[str, Any] | None = None,
+    drone: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The content of ``truth.json`` (see the module docstring for the schema).
 
     ``array``, when given, is written as the ``array`` member (the infrasound
-    array's layout, window and what it heard).
+    array's layout, window and what it heard); ``drone`` as the ``drone``
+    member (the raw drone patrols' files and what their cameras saw).
 
     Raises
     ------
@@ -315,4 +329,6 @@ def truth_document(
     }
     if array is not None:
         document["array"] = dict(array)
+    if drone is not None:
+        document["drone"] = dict(drone)
     return document
