@@ -32,9 +32,11 @@ __all__ = ["DemoResult", "run_demo"]
 
 #: Scenario sub-directories holding field data, in ingest order. The ground
 #: channel comes as the edge sensors' detections CSV with their station CSV, and
-#: an infrasound array's raw miniSEED with its StationXML (beamformed below).
-FIELD_DATA_DIRS = ("firms", "satellite", "ground-edge", "drone")
+#: an infrasound array's raw miniSEED with its StationXML (beamformed below); the
+#: drone channel as MAVLink/KLV telemetry with sidecars and detector output.
+FIELD_DATA_DIRS = ("firms", "satellite", "ground-edge", "drone-raw")
 ARRAY_DIR = "ground-array"
+TELEMETRY_SIDECARS = (".tlog.json", ".klv.json", ".bin.json")
 
 
 @dataclass
@@ -89,12 +91,22 @@ class DemoResult:
 
 
 def _field_files(scenario: Path) -> list[Path]:
-    """Per-file field data in ingest order (station metadata before waveforms)."""
+    """Per-file field data in ingest order (station metadata before waveforms).
+
+    Telemetry sidecars (``NAME.tlog.json``...) are read with their telemetry,
+    not ingested on their own.
+    """
     files: list[Path] = []
     for name in FIELD_DATA_DIRS:
         folder = scenario / name
         if folder.is_dir():
-            files.extend(sorted(p for p in folder.rglob("*") if p.is_file()))
+            files.extend(
+                sorted(
+                    p
+                    for p in folder.rglob("*")
+                    if p.is_file() and not p.name.endswith(TELEMETRY_SIDECARS)
+                )
+            )
     files.extend(sorted((scenario / ARRAY_DIR).glob("*.xml")))
     return files
 

@@ -7,8 +7,10 @@ its JSON sidecar ``NAME.EXT.json`` (:mod:`truceline.drone.sidecar`), and yields
 * one :class:`~truceline.model.Sensor`: the drone camera, id from the sidecar,
   modality ``drone``, timing sigma ``uncertainty.time_s``, and the sidecar's
   optional ``owner`` and ``reliability`` (default :data:`DEFAULT_RELIABILITY`:
-  before review, seven in ten drone detections are taken as real — a detector
-  on aerial video has a false-positive rate of this order);
+  the probability that the platform's report is not an artefact of the platform
+  itself — a wrong frame time, a mis-registered image; a *detector's* false
+  positives are already carried by each detection's score, which fusion pools
+  as the probability of the class, so they must not be counted twice here);
 * the :class:`~truceline.model.Coverage` of each pass
   (:func:`truceline.coverage.drone.drone_coverage`): footprints unioned per pass,
   with the detection probability of a heavy weapon at the pass's worst GSD.
@@ -59,8 +61,8 @@ __all__ = [
     "telemetry_kind",
 ]
 
-#: Prior probability that a drone detection is real, when the sidecar gives none.
-DEFAULT_RELIABILITY: Final = 0.7
+#: Prior probability that a drone report is not a platform artefact (sidecar may override).
+DEFAULT_RELIABILITY: Final = 0.9
 #: Universal key of the MISB ST 0601 UAS Datalink Local Set.
 UAS_LS_KEY: Final = bytes.fromhex("060E2B34020B01010E01030101000000")
 _MAVLINK_MAGIC: Final = (0xFE, 0xFD)
