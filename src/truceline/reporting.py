@@ -2,14 +2,51 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from truceline.coverage.ground import ground_coverage
+from truceline.ground.base import GROUND_MODALITIES
+from truceline.model.coverage import Coverage
 from truceline.model.errors import TrucelineError
 from truceline.reports import ReportInput, write_report
 from truceline.runs import agreement_from_body
 from truceline.workspace import Workspace
 
 __all__ = ["write_run_report"]
+
+
+#: Ground sensors whose reach is local (regional infrasound arrays are left out).
+LOCAL_GROUND_RANGE_M = 100_000.0
+
+
+def _ground_coverage(workspace: Workspace) -> list[Coverage]:
+    """Range circles of fixed ground sensors on the UTC days they reported anything.
+
+    The log holds no heartbeat, so a sensor counts as running on a day when it
+    sent at least one detection that day (a sensor that was up but heard
+    nothing is then under-counted: the gaps stated are upper bounds for it).
+    """
+    store = workspace.store
+    days: dict[str, set[datetime]] = {}
+    for _, obs in store.observations():
+        if obs.modality in GROUND_MODALITIES:
+            day = obs.time.replace(hour=0, minute=0, second=0, microsecond=0)
+            days.setdefault(obs.sensor_id, set()).add(day)
+    windows: list[Coverage] = []
+    for sensor in store.sensors():
+        reach = sensor.detection_range_m
+        if (
+            sensor.id not in days
+            or sensor.lon is None
+            or sensor.lat is None
+            or reach is None
+            or reach > LOCAL_GROUND_RANGE_M
+        ):
+            continue
+        for day in sorted(days[sensor.id]):
+            windows.extend(ground_coverage(sensor, day, day + timedelta(days=1)))
+    return windows
 
 
 def write_run_report(workspace: Workspace, out_dir: Path, title: str | None = None) -> list[Path]:
@@ -53,7 +90,7 @@ def write_run_report(workspace: Workspace, out_dir: Path, title: str | None = No
         agreement=agreement,
         findings=store.findings(),
         events=store.events(),
-        coverage=store.coverage(),
+        coverage=[*store.coverage(), *_ground_coverage(workspace)],
         summary=summary,
         title=title or f"{agreement.title or agreement.id}: ceasefire monitoring report",
         escalation_levels=agreement.escalation.levels,

@@ -190,9 +190,9 @@ def test_gaps_are_stated_per_coverage_target_and_for_the_last_day(
     windows = list(report_input.coverage)
     assert windows, "the fixture needs coverage"
     satellite = [replace(w, target="thermal_anomaly", sensor_id="firms:X") for w in windows]
-    drones = [replace(w, target="equipment") for w in windows]
+    drones = [replace(w, target="heavy_weapon") for w in windows]
     data = replace(report_input, coverage=[*satellite, *drones])
     page = write_report(tmp_path, data).html.read_text(encoding="utf-8")
-    assert "Observed for <code>equipment</code>" in page
+    assert "Observed for <code>heavy_weapon</code>" in page
     assert "Observed for <code>thermal_anomaly</code>" in page
     assert "(last 24 h)" in page

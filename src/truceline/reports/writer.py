@@ -23,7 +23,7 @@ __all__ = ["write_report"]
 #: The report also states what was observed in the last day of its period.
 RECENT_WINDOW = timedelta(hours=24)
 #: Coverage target whose gaps the map hatches (withdrawal is verified by seeing weapons).
-MAP_GAP_TARGET = "equipment"
+MAP_GAP_TARGET = "heavy_weapon"
 
 
 def write_report(out_dir: Path, data: ReportInput) -> ReportFiles:
