@@ -365,9 +365,10 @@ def test_several_systems_need_a_system_id(tmp_path: Path) -> None:
         read_tlog(path, system_id=3)
 
 
-def test_dataflash_bin_is_refused_by_name(tmp_path: Path) -> None:
+def test_dataflash_bin_goes_to_the_dataflash_reader(tmp_path: Path) -> None:
     path = tmp_path / "flight.BIN"
     path.write_bytes(b"\xa3\x95\x80")
-    with pytest.raises(RecordError, match=r"dataflash \.bin logs are not supported") as info:
+    write_sidecar(path, SIDECAR)
+    with pytest.raises(RecordError, match=r"not an ArduPilot dataflash \.bin log") as info:
         read_tlog(path)
     assert info.value.file == str(path)

@@ -172,7 +172,7 @@ def test_klv_stream(tmp_path: Path) -> None:
         assert overlap == pytest.approx(tlog_cov.area.area, rel=0.01)
 
 
-def test_dataflash_is_recognised_and_refused_clearly(tmp_path: Path) -> None:
+def test_broken_dataflash_is_recognised_and_refused_clearly(tmp_path: Path) -> None:
     path = tmp_path / "flight.bin"
     path.write_bytes(b"\xa3\x95\x80" + bytes(200))
     write_patrol_sidecar(path)

@@ -39,8 +39,8 @@ last record is ignored, each with a :class:`TelemetryWarning` naming the byte
 offsets. The framing is parsed here, with pymavlink's MAVLink 2 dialect decoding
 and CRC-checking each frame: ``mavutil.mavlink_connection`` reads the same files
 but switches protocol versions through ``os.environ`` and does not report where
-damage is. ArduPilot dataflash ``.bin`` logs are not read yet (a
-:class:`~truceline.model.RecordError` says so).
+damage is. ArduPilot dataflash ``.bin`` logs are handed to
+:mod:`truceline.drone.dataflash` (``system_id`` does not apply to them).
 """
 
 from __future__ import annotations
@@ -353,6 +353,10 @@ def read_camera_frames(path: Path, *, system_id: int | None = None) -> dict[int,
         seconds. Trigger times since boot are converted with the median offset between
         ``GLOBAL_POSITION_INT.time_boot_ms`` and the tlog time.
     """
+    if path.suffix.lower() == ".bin":  # ArduPilot dataflash: CAM messages
+        from truceline.drone.dataflash import read_dataflash_frames  # import cycle
+
+        return read_dataflash_frames(path)
     records = _read_records(path)
     frames = _frames(records, _system(records, system_id, str(path)), str(path))
     return {frame: t / 1e6 for frame, t in sorted(frames.items())}
@@ -399,8 +403,13 @@ def read_tlog(
         Unreadable, empty or non-MAVLink file, missing or bad sidecar, no usable pose.
     """
     file = str(path)
-    if path.suffix.lower() == ".bin":
-        raise RecordError("ArduPilot dataflash .bin logs are not supported yet", file=file)
+    if path.suffix.lower() == ".bin":  # ArduPilot dataflash: its own reader (one vehicle)
+        from truceline.drone.dataflash import read_dataflash  # import cycle
+
+        return read_dataflash(
+            path, max_attitude_age_s=max_attitude_age_s, max_gimbal_age_s=max_gimbal_age_s,
+            max_gap_s=max_gap_s, fixed_mount_deg=fixed_mount_deg,
+        )  # fmt: skip
     sidecar = read_sidecar(path)
     records = _read_records(path)
     system = _system(records, system_id, file)

@@ -1,6 +1,7 @@
 """Drone telemetry (format ``drone-telemetry``): the drone camera and what each pass saw.
 
-Reads MAVLink ``.tlog`` logs (:func:`truceline.drone.mavlink.read_tlog`) and
+Reads MAVLink ``.tlog`` logs (:func:`truceline.drone.mavlink.read_tlog`),
+ArduPilot dataflash ``.bin`` logs (:func:`truceline.drone.dataflash.read_dataflash`) and
 MISB ST 0601 ``.klv`` streams (:func:`truceline.drone.klv.read_klv`), each with
 its JSON sidecar ``NAME.EXT.json`` (:mod:`truceline.drone.sidecar`), and yields
 
@@ -25,8 +26,7 @@ and so the footprint size — a DEM is the remedy (see
 **Probe.** The file must have its sidecar and: ``.tlog`` — a MAVLink v1 (``FE``)
 or v2 (``FD``) start byte after the first 8-byte timestamp; ``.klv`` — the
 16-byte UAS Datalink Local Set key; ``.bin`` — the ArduPilot dataflash header
-``A3 95``. Dataflash logs are recognised only to be refused with a clear
-message: convert them to a ``.tlog`` (e.g. MAVProxy / Mission Planner) first.
+``A3 95``, read by :func:`truceline.drone.dataflash.read_dataflash`.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from typing import Any, ClassVar, Final
 
 from truceline.coverage.drone import drone_coverage
 from truceline.drone.base import Telemetry
+from truceline.drone.dataflash import read_dataflash
 from truceline.drone.klv import read_klv
 from truceline.drone.mavlink import read_tlog
 from truceline.drone.sidecar import TelemetrySidecar, read_sidecar, sidecar_path
@@ -86,12 +87,12 @@ def telemetry_kind(path: Path, head: bytes) -> str | None:
 
 
 def load_telemetry(path: Path) -> Telemetry:
-    """The camera poses of a ``.tlog`` or ``.klv`` file (with its sidecar).
+    """The camera poses of a ``.tlog``, ``.bin`` or ``.klv`` file (with its sidecar).
 
     Raises
     ------
     truceline.model.RecordError
-        Unknown or unsupported kind (``.bin``), empty or unreadable file, bad sidecar.
+        Unknown kind, empty or unreadable file, bad sidecar.
     """
     file = str(path)
     try:
@@ -107,12 +108,10 @@ def load_telemetry(path: Path) -> Telemetry:
     if suffix == ".klv":
         return read_klv(path)
     if suffix == ".bin":
-        raise RecordError(
-            "ArduPilot dataflash .bin logs are not read yet; convert the log to a MAVLink "
-            ".tlog (MAVProxy or Mission Planner) and ingest that",
-            file=file,
-        )
-    raise RecordError(f"unknown telemetry kind {path.suffix!r}; expected .tlog or .klv", file=file)
+        return read_dataflash(path)
+    raise RecordError(
+        f"unknown telemetry kind {path.suffix!r}; expected .tlog, .bin or .klv", file=file
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,11 +185,12 @@ def flat_terrain(height_m: float | None, where: str) -> Terrain:
 
 
 class DroneTelemetryAdapter(IngestAdapter):
-    """Reader of drone telemetry (MAVLink ``.tlog``, MISB ST 0601 ``.klv``) with sidecar."""
+    """Reader of drone telemetry (``.tlog``, dataflash ``.bin``, ``.klv``) with sidecar."""
 
     name: ClassVar[str] = "drone-telemetry"
     description: ClassVar[str] = (
-        "drone telemetry (.tlog MAVLink, .klv MISB ST 0601) with its NAME.EXT.json sidecar "
+        "drone telemetry (.tlog MAVLink, .bin ArduPilot dataflash, .klv MISB ST 0601) with its "
+        "NAME.EXT.json sidecar "
         "-> the drone camera and per-pass coverage"
     )
 
