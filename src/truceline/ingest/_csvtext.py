@@ -12,6 +12,7 @@ would make line numbers and raw hashes ambiguous.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -156,3 +157,56 @@ def read_header(handle: BinaryIO, file: str) -> list[str]:
     if not raw.strip():
         raise RecordError("no header line (the file is empty or starts blank)", file=file, record=1)
     return header_names(decode_line(raw, file, 1), file)
+
+
+def read_known_header(
+    handle: BinaryIO, file: str, known: frozenset[str], required: tuple[str, ...], what: str
+) -> Columns:
+    """Read the header, refusing unknown columns (line 1, named) and missing required ones.
+
+    Parameters
+    ----------
+    handle
+        The file, opened in binary mode at its start.
+    file
+        Its name, for messages.
+    known
+        Lower-case names of every column the format defines.
+    required
+        Columns that must be present.
+    what
+        The format's name, for messages.
+    """
+    columns = Columns.from_names(read_header(handle, file))
+    unknown = [name for name in columns.names if name.lower() not in known]
+    if unknown:
+        raise RecordError(
+            "unknown column (see docs/ground-formats.md)", file=file, record=1, field=unknown[0]
+        )
+    columns.require(required, file, what)
+    return columns
+
+
+def data_rows(
+    handle: BinaryIO, columns: Columns, file: str
+) -> Iterator[tuple[int, bytes, list[str]]]:
+    """``(line number, raw bytes, stripped cells)`` of each non-blank data line.
+
+    Raises
+    ------
+    truceline.model.RecordError
+        Undecodable text or a line whose cell count differs from the header's,
+        naming the file and the 1-based line.
+    """
+    line_no = 1
+    for raw_line in handle:
+        line_no += 1
+        raw = raw_line.rstrip(b"\r\n")
+        if not raw:
+            continue
+        fields = [
+            cell.strip() for cell in split_fields(decode_line(raw, file, line_no), file, line_no)
+        ]
+        if len(fields) != len(columns.names):
+            raise columns.count_error(fields, file, line_no)
+        yield line_no, raw, fields

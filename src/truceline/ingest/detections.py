@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
-from truceline.ingest._csvtext import Columns, decode_line, probe_header, read_header, split_fields
+from truceline.ingest._csvtext import Columns, data_rows, probe_header, read_known_header
 from truceline.ingest._ground_common import (
     DEFAULT_CLOCK_SIGMA_S,
     defaults_for,
@@ -114,16 +114,7 @@ class DetectionsCSVAdapter(IngestAdapter):
         """
         file = str(path)
         with path.open("rb") as handle:
-            columns = Columns.from_names(read_header(handle, file))
-            unknown = [name for name in columns.names if name.lower() not in _KNOWN]
-            if unknown:
-                raise RecordError(
-                    "unknown column (see docs/ground-formats.md)",
-                    file=file,
-                    record=1,
-                    field=unknown[0],
-                )
-            columns.require(_REQUIRED, file, "detections CSV")
+            columns = read_known_header(handle, file, _KNOWN, _REQUIRED, "detections CSV")
             known = frozenset(self.context.sensors) if self.context is not None else frozenset()
             yield from _rows(handle, columns, file, known)
 
@@ -138,16 +129,7 @@ def _rows(
     so the result does not depend on which file was ingested first.
     """
     stations: dict[str, _Station] = {}
-    line_no = 1
-    for raw_line in handle:
-        line_no += 1
-        raw = raw_line.rstrip(b"\r\n")
-        if not raw:
-            continue
-        text = decode_line(raw, file, line_no)
-        fields = [cell.strip() for cell in split_fields(text, file, line_no)]
-        if len(fields) != len(columns.names):
-            raise columns.count_error(fields, file, line_no)
+    for line_no, raw, fields in data_rows(handle, columns, file):
         try:
             observation, station = _row(fields, columns, hashlib.sha256(raw).hexdigest())
             known = stations.get(observation.sensor_id)

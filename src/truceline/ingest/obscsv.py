@@ -25,10 +25,9 @@ from typing import Any, BinaryIO, ClassVar
 
 from truceline.ingest._csvtext import (
     Columns,
-    decode_line,
+    data_rows,
     probe_header,
     read_header,
-    split_fields,
 )
 from truceline.ingest._values import (
     check_covariance,
@@ -159,16 +158,7 @@ class ObservationCSVAdapter(IngestAdapter):
 
 def _rows(handle: BinaryIO, layout: _Layout, file: str) -> Iterator[Observation]:
     columns = layout.columns
-    line_no = 1
-    for raw_line in handle:
-        line_no += 1
-        raw = raw_line.rstrip(b"\r\n")
-        if not raw:
-            continue
-        text = decode_line(raw, file, line_no)
-        fields = [cell.strip() for cell in split_fields(text, file, line_no)]
-        if len(fields) != len(columns.names):
-            raise columns.count_error(fields, file, line_no)
+    for line_no, raw, fields in data_rows(handle, columns, file):
         try:
             yield _observation(fields, layout, hashlib.sha256(raw).hexdigest())
         except RecordError as exc:

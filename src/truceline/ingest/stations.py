@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, ClassVar, Final
 
-from truceline.ingest._csvtext import Columns, decode_line, probe_header, read_header, split_fields
+from truceline.ingest._csvtext import Columns, data_rows, probe_header, read_known_header
 from truceline.ingest._ground_common import DEFAULT_CLOCK_SIGMA_S
 from truceline.ingest._ground_stationxml import inventory_sensors
 from truceline.ingest._values import check_lon_lat, text_number
@@ -99,32 +99,13 @@ class StationCSVAdapter(IngestAdapter):
         """
         file = str(path)
         with path.open("rb") as handle:
-            columns = Columns.from_names(read_header(handle, file))
-            unknown = [name for name in columns.names if name.lower() not in _KNOWN]
-            if unknown:
-                raise RecordError(
-                    "unknown column (see docs/ground-formats.md)",
-                    file=file,
-                    record=1,
-                    field=unknown[0],
-                )
-            columns.require(_REQUIRED, file, "station CSV")
+            columns = read_known_header(handle, file, _KNOWN, _REQUIRED, "station CSV")
             yield from _rows(handle, columns, file)
 
 
 def _rows(handle: BinaryIO, columns: Columns, file: str) -> Iterator[Sensor]:
     seen: dict[str, int] = {}
-    line_no = 1
-    for raw_line in handle:
-        line_no += 1
-        raw = raw_line.rstrip(b"\r\n")
-        if not raw:
-            continue
-        fields = [
-            cell.strip() for cell in split_fields(decode_line(raw, file, line_no), file, line_no)
-        ]
-        if len(fields) != len(columns.names):
-            raise columns.count_error(fields, file, line_no)
+    for line_no, _, fields in data_rows(handle, columns, file):
         try:
             sensor = _sensor(fields, columns)
             if sensor.id in seen:
