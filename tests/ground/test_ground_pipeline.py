@@ -71,6 +71,7 @@ def test_array_waveforms_are_beamformed_from_the_cli(tmp_path: Path) -> None:
         _cli("ground", "beam", str(scenario / "ground-array"), "--home", home, "--json")
     )
     assert again[0]["new"] == 0  # re-ingesting the same waveforms is a no-op
+    assert again[0]["detections"] == result["detections"]
     status = json.loads(_cli("status", "--home", home, "--json"))
     assert status["observations"] == result["detections"]
     # every true source the array heard has a beam within a few degrees

@@ -86,11 +86,13 @@ def ingest_array(
     artifacts = [_artifact(path) for path in files]
     store = workspace.store
     known = [store.artifact(str(a["sha256"])) for a in artifacts]
-    if all(k is not None for k in known):
+    earlier = known[0]
+    if earlier is not None and all(k is not None for k in known):
+        # processed before: beamforming is deterministic, so nothing new can come of it
         return ArrayIngestResult(
-            str(known[0].get("array_id", array_id or "")) if known[0] else "",
+            str(earlier.get("array_id", array_id or "")),
             files,
-            int(known[0].get("records", 1)) - 1 if known[0] else 0,
+            int(earlier.get("detections", 0)),
             0,
             workspace.log.size,
             workspace.log.root_hash,
@@ -119,6 +121,7 @@ def ingest_array(
     records.extend(observations)
     for artifact in artifacts:
         artifact["records"] = len(records)
+        artifact["detections"] = len(observations)
         artifact["array_id"] = name
     new, log_size, root = commit_records(
         workspace,
