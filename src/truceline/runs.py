@@ -179,9 +179,14 @@ def execute_run(workspace: Workspace, config: FusionConfig | None = None) -> Run
 
 
 def top_levels(store: Store, log_size: int | None = None) -> dict[str, str]:
-    """The highest escalation level of each agreement version, by version id."""
+    """The highest escalation level of each agreement version, by version id.
+
+    A version id is the content id of the canonical body the log holds, so it
+    is computed from the body directly (building the agreement would re-run
+    every geometry check for nothing).
+    """
     return {
-        agreement_from_body(body).version_id: str(body["escalation"]["levels"][-1])
+        content_id(body): str(body["escalation"]["levels"][-1])
         for body in store.agreements(before_seq=log_size)
     }
 

@@ -51,26 +51,24 @@ import itertools
 import math
 import struct
 import warnings
-from bisect import bisect_right
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
 from pymavlink import DFReader
 
-from truceline.drone.base import CameraPose, Telemetry
-from truceline.drone.mavlink import (
-    _FRAME_MATCH_US,
+from truceline.drone._poses import (
+    PositionFix,
     TelemetryWarning,
     _euler,
     _Gimbal,
     _mul,
     _rot,
-    _sensor_angles,
     _Series,
-    _utc,
     _wrap360,
+    assemble_poses,
 )
+from truceline.drone.base import CameraPose, Telemetry
 from truceline.drone.sidecar import read_sidecar
 from truceline.model.errors import RecordError
 
@@ -279,53 +277,33 @@ def read_dataflash(
             att.append((int(m.TimeUS), (_field(m, "Roll"), _field(m, "Pitch"), _field(m, "Yaw"))))
         elif kind in _MOUNT_NAMES and int(getattr(m, "I", 0) or 0) == 0:
             mounts.append((int(m.TimeUS), _mount(m)))
-    attitudes, gimbals = _Series(att), _Series(mounts)
-    frames = {t: f for f, t in _frames(messages, offset, file).items()}
-    frame_times = sorted(frames)
-    dropped: dict[str, list[int]] = {}
-    poses: list[CameraPose] = []
+    fixes = []
     for pos in gps:
         boot_us = int(pos.TimeUS)
         t = _gps_utc_us(int(pos.GWk), int(pos.GMS)) if int(pos.GWk) > 0 else boot_us + offset
-        found, angles = attitudes.latest(boot_us, max_attitude_age_s)
-        ok_gimbal, gim = gimbals.latest(boot_us, max_gimbal_age_s)
-        reason = None
-        if int(pos.Status) < 3:
-            reason = "no 3D GPS fix (Status < 3)"
-        elif not found:
-            reason = f"no ATT within {max_attitude_age_s} s before the position"
-        elif not all(math.isfinite(a) for a in angles):
-            reason = "attitude is NaN"
-        elif fixed_mount_deg is None and not ok_gimbal:
-            reason = f"no mount attitude within {max_gimbal_age_s} s before the position"
-        elif fixed_mount_deg is None and gim.rotation is None:
-            reason = "mount attitude is NaN"
-        if reason is not None:
-            dropped.setdefault(reason, []).append(t)
-            continue
-        roll, pitch, yaw = angles
-        heading = _wrap360(yaw)
-        if fixed_mount_deg is not None:
-            sensor = fixed_mount_deg
-        else:
-            sensor = _sensor_angles(heading, pitch, roll, gim.rotation, gim.earth_yaw)
-        i = bisect_right(frame_times, t + _FRAME_MATCH_US) - 1
-        frame = frames[frame_times[i]] if i >= 0 and t - frame_times[i] <= _FRAME_MATCH_US else None
-        poses.append(
-            CameraPose(
-                time_s=t / 1e6, lon=float(pos.Lng), lat=float(pos.Lat), alt_m=float(pos.Alt),
-                heading_deg=heading, pitch_deg=pitch, roll_deg=roll,
-                sensor_az_deg=sensor[0], sensor_el_deg=sensor[1], sensor_roll_deg=sensor[2],
-                hfov_deg=sidecar.hfov_deg, vfov_deg=sidecar.vfov_deg,
-                width_px=sidecar.width_px, height_px=sidecar.height_px,
-                frame=frame, uncertainty=sidecar.uncertainty,
+        fixes.append(
+            PositionFix(
+                time_us=t,
+                lookup_us=boot_us,
+                lon=float(pos.Lng),
+                lat=float(pos.Lat),
+                alt_m=float(pos.Alt),
+                problem="no 3D GPS fix (Status < 3)" if int(pos.Status) < 3 else None,
             )
-        )  # fmt: skip
-    for reason, times in dropped.items():
-        _warn(f"{file}: {len(times)} positions dropped, {reason} (first at {_utc(times[0])})")
-    if not poses:
-        raise RecordError("no usable camera pose (see the warnings)", file=file)
-    return Telemetry(poses, source=file, max_gap_s=max_gap_s)
+        )
+    return assemble_poses(
+        fixes,
+        _Series(att),
+        _Series(mounts),
+        {t: f for f, t in _frames(messages, offset, file).items()},
+        sidecar,
+        file,
+        ("ATT", "mount attitude", "mount attitude is NaN"),
+        max_attitude_age_s=max_attitude_age_s,
+        max_gimbal_age_s=max_gimbal_age_s,
+        fixed_mount_deg=fixed_mount_deg,
+        max_gap_s=max_gap_s,
+    )
 
 
 # --- writing (a test and simulation helper) -----------------------------------------------

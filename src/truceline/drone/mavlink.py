@@ -48,16 +48,24 @@ from __future__ import annotations
 import itertools
 import math
 import struct
-import warnings
-from bisect import bisect_right
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink2
 
+from truceline.drone._poses import (
+    PositionFix,
+    TelemetryWarning,
+    _Gimbal,
+    _matrix_to_quat,
+    _mul,
+    _quat_to_matrix,
+    _rot,
+    _Series,
+    _warn,
+    assemble_poses,
+)
 from truceline.drone.base import CameraPose, Telemetry
 from truceline.drone.sidecar import read_sidecar
 from truceline.model.errors import RecordError
@@ -65,102 +73,16 @@ from truceline.model.errors import RecordError
 __all__ = ["TelemetryWarning", "read_camera_frames", "read_tlog", "write_tlog"]
 
 
-class TelemetryWarning(UserWarning):
-    """Telemetry was read, but part of it was damaged, stale or unusable."""
-
-
 _MIN_US = 946_684_800_000_000  # 2000-01-01: earlier tlog stamps are not UTC epoch times
 _MAX_US = 4_102_444_800_000_000  # 2100-01-01
 _UNIX_TIME_US = 10**15  # CAMERA_TRIGGER.time_usec above this is epoch time, else boot time
-_FRAME_MATCH_US = 500
 _V1, _V2 = 0xFE, 0xFD
 _EARTH_YAW = mavlink2.GIMBAL_DEVICE_FLAGS_YAW_IN_EARTH_FRAME
 _VEHICLE_YAW = mavlink2.GIMBAL_DEVICE_FLAGS_YAW_IN_VEHICLE_FRAME
 _YAW_LOCK = mavlink2.GIMBAL_DEVICE_FLAGS_YAW_LOCK
 _GIMBAL_COMPONENT = mavlink2.MAV_COMP_ID_GIMBAL
 
-Matrix = tuple[tuple[float, ...], ...]
-
-
-# --- rotations (north-east-down, body -> world) ------------------------------------------
-
-
-def _rot(yaw_deg: float, pitch_deg: float, roll_deg: float) -> Matrix:
-    """``Rz(yaw) Ry(pitch) Rx(roll)``, aerospace Z-Y-X order."""
-    cy, sy = math.cos(math.radians(yaw_deg)), math.sin(math.radians(yaw_deg))
-    cp, sp = math.cos(math.radians(pitch_deg)), math.sin(math.radians(pitch_deg))
-    cr, sr = math.cos(math.radians(roll_deg)), math.sin(math.radians(roll_deg))
-    return (
-        (cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr),
-        (sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr),
-        (-sp, cp * sr, cp * cr),
-    )
-
-
-def _wrap360(angle_deg: float) -> float:
-    """Angle in [0, 360) degrees (``-1e-15 % 360`` is 360.0, hence the second step)."""
-    wrapped = angle_deg % 360.0
-    return 0.0 if wrapped >= 360.0 else wrapped
-
-
-def _mul(a: Matrix, b: Matrix, transpose_a: bool = False) -> Matrix:
-    if transpose_a:
-        a = tuple(zip(*a, strict=True))
-    return tuple(
-        tuple(sum(a[i][k] * b[k][j] for k in range(3)) for j in range(3)) for i in range(3)
-    )
-
-
-def _euler(m: Matrix) -> tuple[float, float, float]:
-    """(yaw, pitch, roll) in degrees of ``m``; at pitch ±90 the roll is folded into yaw."""
-    horizontal = math.hypot(m[0][0], m[1][0])
-    if horizontal < 1e-5:  # within ~0.0006° of straight up/down
-        pitch = -90.0 if m[2][0] > 0 else 90.0
-        return math.degrees(math.atan2(-m[0][1], m[1][1])), pitch, 0.0
-    pitch = math.degrees(math.atan2(-m[2][0], horizontal))
-    return (
-        math.degrees(math.atan2(m[1][0], m[0][0])),
-        pitch,
-        math.degrees(math.atan2(m[2][1], m[2][2])),
-    )
-
-
-def _quat_to_matrix(w: float, x: float, y: float, z: float) -> Matrix:
-    n = math.sqrt(w * w + x * x + y * y + z * z)
-    if not n > 0.0:  # also catches NaN
-        raise ValueError("zero or NaN quaternion")
-    w, x, y, z = w / n, x / n, y / n, z / n
-    return (
-        (1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)),
-        (2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)),
-        (2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)),
-    )
-
-
-def _matrix_to_quat(m: Matrix) -> tuple[float, float, float, float]:
-    """Unit quaternion (w, x, y, z) with ``w >= 0`` (Shepperd's method)."""
-    trace = m[0][0] + m[1][1] + m[2][2]
-    if trace > 0:
-        s = 2.0 * math.sqrt(1.0 + trace)
-        q = (0.25 * s, (m[2][1] - m[1][2]) / s, (m[0][2] - m[2][0]) / s, (m[1][0] - m[0][1]) / s)
-    elif m[0][0] >= m[1][1] and m[0][0] >= m[2][2]:
-        s = 2.0 * math.sqrt(1.0 + m[0][0] - m[1][1] - m[2][2])
-        q = ((m[2][1] - m[1][2]) / s, 0.25 * s, (m[0][1] + m[1][0]) / s, (m[0][2] + m[2][0]) / s)
-    elif m[1][1] >= m[2][2]:
-        s = 2.0 * math.sqrt(1.0 + m[1][1] - m[0][0] - m[2][2])
-        q = ((m[0][2] - m[2][0]) / s, (m[0][1] + m[1][0]) / s, 0.25 * s, (m[1][2] + m[2][1]) / s)
-    else:
-        s = 2.0 * math.sqrt(1.0 + m[2][2] - m[0][0] - m[1][1])
-        q = ((m[1][0] - m[0][1]) / s, (m[0][2] + m[2][0]) / s, (m[1][2] + m[2][1]) / s, 0.25 * s)
-    return q if q[0] >= 0 else (-q[0], -q[1], -q[2], -q[3])
-
-
 # --- reading the byte stream --------------------------------------------------------------
-
-
-def _warn(message: str, depth: int) -> None:
-    """Warn on behalf of the public function ``depth`` frames up (so it names the caller)."""
-    warnings.warn(message, TelemetryWarning, stacklevel=depth + 2)
 
 
 def _frame_end(data: bytes, pos: int) -> int | None:
@@ -241,14 +163,6 @@ def _read_records(path: Path) -> list[tuple[int, Any]]:
 # --- assembling poses ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Gimbal:
-    """A gimbal attitude: world rotation ``Rz(heading) @ rotation`` unless ``earth_yaw``."""
-
-    rotation: Matrix | None  # None: NaN or invalid in the message
-    earth_yaw: bool
-
-
 def _gimbal(msg: Any) -> _Gimbal:
     if msg.get_type() == "MOUNT_STATUS":  # ArduPilot: pitch, roll, yaw(vs vehicle), cdeg
         angles = (msg.pointing_c / 100.0, msg.pointing_a / 100.0, msg.pointing_b / 100.0)
@@ -259,26 +173,6 @@ def _gimbal(msg: Any) -> _Gimbal:
         return _Gimbal(_quat_to_matrix(*msg.q), earth)
     except ValueError:
         return _Gimbal(None, earth)
-
-
-def _utc(time_us: int) -> str:
-    return datetime.fromtimestamp(time_us / 1e6, UTC).isoformat(timespec="milliseconds")
-
-
-class _Series:
-    """Messages of one kind in time order, for "latest at or before" look-ups."""
-
-    def __init__(self, items: list[tuple[int, Any]]) -> None:
-        items.sort(key=lambda item: item[0])
-        self.times = [t for t, _ in items]
-        self.values = [v for _, v in items]
-
-    def latest(self, time_us: int, max_age_s: float) -> tuple[bool, Any]:
-        """(found, value) of the latest item at or before ``time_us`` within ``max_age_s``."""
-        i = bisect_right(self.times, time_us) - 1
-        if i < 0 or time_us - self.times[i] > max_age_s * 1e6:
-            return False, None
-        return True, self.values[i]
 
 
 def _system(records: list[tuple[int, Any]], system_id: int | None, file: str) -> int:
@@ -362,15 +256,6 @@ def read_camera_frames(path: Path, *, system_id: int | None = None) -> dict[int,
     return {frame: t / 1e6 for frame, t in sorted(frames.items())}
 
 
-def _sensor_angles(
-    heading: float, pitch: float, roll: float, rotation: Matrix, earth_yaw: bool
-) -> tuple[float, float, float]:
-    """Sensor azimuth, elevation, roll relative to the airframe, degrees."""
-    world = rotation if earth_yaw else _mul(_rot(heading, 0, 0), rotation)
-    az, el, sensor_roll = _euler(_mul(_rot(heading, pitch, roll), world, transpose_a=True))
-    return _wrap360(az), el, sensor_roll
-
-
 def read_tlog(
     path: Path,
     *,
@@ -421,64 +306,35 @@ def read_tlog(
         if kind == "GLOBAL_POSITION_INT":
             kinds["pos"].append((t, msg))
         elif kind == "ATTITUDE":
-            kinds["att"].append((t, (msg.roll, msg.pitch, msg.yaw)))
+            kinds["att"].append((t, tuple(math.degrees(a) for a in (msg.roll, msg.pitch, msg.yaw))))
         elif kind in ("GIMBAL_DEVICE_ATTITUDE_STATUS", "MOUNT_STATUS"):
             kinds["gimbal"].append((t, _gimbal(msg)))
-    attitudes, gimbals = _Series(kinds["att"]), _Series(kinds["gimbal"])
-    frames = {t: f for f, t in _frames(records, system, file).items()}
-    frame_times = sorted(frames)
-    dropped: dict[str, list[int]] = {}
-    poses: list[CameraPose] = []
-    for t, pos in sorted(kinds["pos"], key=lambda item: item[0]):
-        found, att = attitudes.latest(t, max_attitude_age_s)
-        ok_gimbal, gim = gimbals.latest(t, max_gimbal_age_s)
-        reason = None
-        if pos.lat == 0 and pos.lon == 0:
-            reason = "no position fix (latitude = longitude = 0)"
-        elif not found:
-            reason = f"no ATTITUDE within {max_attitude_age_s} s before the position"
-        elif not all(math.isfinite(a) for a in att):
-            reason = "attitude is NaN"
-        elif fixed_mount_deg is None and not ok_gimbal:
-            reason = f"no gimbal attitude within {max_gimbal_age_s} s before the position"
-        elif fixed_mount_deg is None and gim.rotation is None:
-            reason = "gimbal quaternion is NaN or zero"
-        if reason is not None:
-            dropped.setdefault(reason, []).append(t)
-            continue
-        roll, pitch, yaw = (math.degrees(a) for a in att)
-        heading = _wrap360(yaw)
-        if fixed_mount_deg is not None:
-            sensor = fixed_mount_deg
-        else:
-            sensor = _sensor_angles(heading, pitch, roll, gim.rotation, gim.earth_yaw)
-        i = bisect_right(frame_times, t + _FRAME_MATCH_US) - 1
-        frame = frames[frame_times[i]] if i >= 0 and t - frame_times[i] <= _FRAME_MATCH_US else None
-        poses.append(
-            CameraPose(
-                time_s=t / 1e6,
-                lon=pos.lon * 1e-7,
-                lat=pos.lat * 1e-7,
-                alt_m=pos.alt / 1000.0,
-                heading_deg=heading,
-                pitch_deg=pitch,
-                roll_deg=roll,
-                sensor_az_deg=sensor[0],
-                sensor_el_deg=sensor[1],
-                sensor_roll_deg=sensor[2],
-                hfov_deg=sidecar.hfov_deg,
-                vfov_deg=sidecar.vfov_deg,
-                width_px=sidecar.width_px,
-                height_px=sidecar.height_px,
-                frame=frame,
-                uncertainty=sidecar.uncertainty,
-            )
+    fixes = [
+        PositionFix(
+            time_us=t,
+            lookup_us=t,
+            lon=pos.lon * 1e-7,
+            lat=pos.lat * 1e-7,
+            alt_m=pos.alt / 1000.0,
+            problem="no position fix (latitude = longitude = 0)"
+            if pos.lat == 0 and pos.lon == 0
+            else None,
         )
-    for reason, times in dropped.items():
-        _warn(f"{file}: {len(times)} positions dropped, {reason} (first at {_utc(times[0])})", 1)
-    if not poses:
-        raise RecordError("no usable camera pose (see the warnings)", file=file)
-    return Telemetry(poses, source=file, max_gap_s=max_gap_s)
+        for t, pos in sorted(kinds["pos"], key=lambda item: item[0])
+    ]
+    return assemble_poses(
+        fixes,
+        _Series(kinds["att"]),
+        _Series(kinds["gimbal"]),
+        {t: f for f, t in _frames(records, system, file).items()},
+        sidecar,
+        file,
+        ("ATTITUDE", "gimbal attitude", "gimbal quaternion is NaN or zero"),
+        max_attitude_age_s=max_attitude_age_s,
+        max_gimbal_age_s=max_gimbal_age_s,
+        fixed_mount_deg=fixed_mount_deg,
+        max_gap_s=max_gap_s,
+    )
 
 
 # --- writing ------------------------------------------------------------------------------

@@ -39,10 +39,9 @@ from typing import Any, BinaryIO, ClassVar
 from truceline.ingest import _firms_tables as tables
 from truceline.ingest._csvtext import (
     Columns,
-    decode_line,
+    data_rows,
     probe_header,
     read_header,
-    split_fields,
 )
 from truceline.ingest.base import IngestAdapter, Record
 from truceline.model.errors import RecordError
@@ -207,7 +206,6 @@ def _check_lat_lon(lat: float, lon: float, columns: Columns, file: str, line_no:
 def _read_country(handle: BinaryIO, columns: Columns, file: str) -> Iterator[Record]:
     """Rows of the ``LATITUDE,LONGITUDE,ACQ_DATE`` export (the hot path: keep it lean)."""
     i_lat, i_lon, i_date = (columns.pos(key) for key in _COUNTRY_REQUIRED)
-    n_fields = len(columns.names)
     variance = tables.pixel_variance_m2(
         tables.COUNTRY_PIXEL_M, tables.GEOLOCATION_SIGMA_M[tables.UNKNOWN]
     )
@@ -216,16 +214,7 @@ def _read_country(handle: BinaryIO, columns: Columns, file: str) -> Iterator[Rec
     attributes = {"shape": "country", "instrument": tables.UNKNOWN, "satellite": tables.UNKNOWN}
     days: dict[str, tuple[datetime, datetime]] = {}
     sha256 = hashlib.sha256
-    line_no = 1
-    for raw_line in handle:
-        line_no += 1
-        raw = raw_line.rstrip(b"\r\n")
-        if not raw:
-            continue
-        text = decode_line(raw, file, line_no)
-        fields = text.split(",") if '"' not in text else split_fields(text, file, line_no)
-        if len(fields) != n_fields:
-            raise columns.count_error(fields, file, line_no)
+    for line_no, raw, fields in data_rows(handle, columns, file, strip=False):
         try:
             lat = float(fields[i_lat])
             lon = float(fields[i_lon])
@@ -287,19 +276,9 @@ class _FullReader:
     def rows(self, handle: BinaryIO) -> Iterator[Record]:
         """Yield sensors and observations for every data line of ``handle``."""
         columns, file = self.columns, self.file
-        n_fields = len(columns.names)
         sensors_seen: set[str] = set()
         sha256 = hashlib.sha256
-        line_no = 1
-        for raw_line in handle:
-            line_no += 1
-            raw = raw_line.rstrip(b"\r\n")
-            if not raw:
-                continue
-            text = decode_line(raw, file, line_no)
-            fields = text.split(",") if '"' not in text else split_fields(text, file, line_no)
-            if len(fields) != n_fields:
-                raise columns.count_error(fields, file, line_no)
+        for line_no, raw, fields in data_rows(handle, columns, file, strip=False):
             try:
                 lat = float(fields[self.i_lat])
                 lon = float(fields[self.i_lon])
