@@ -20,6 +20,7 @@ from rich.table import Table
 
 from truceline.model.errors import TrucelineError
 from truceline.model.timeutil import parse_utc
+from truceline.satellite.cli import satellite_app
 from truceline.store.base import BBox, Query
 from truceline.workspace import Workspace, resolve_home
 
@@ -42,6 +43,7 @@ app.add_typer(agreement_app, name="agreement")
 app.add_typer(log_app, name="log")
 app.add_typer(store_app, name="store")
 app.add_typer(ground_app, name="ground")
+app.add_typer(satellite_app, name="satellite")
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)

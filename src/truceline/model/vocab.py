@@ -21,7 +21,9 @@ MODALITIES: Final = frozenset(
 #: What was observed or inferred. ``thermal_anomaly`` is a satellite hot spot;
 #: ``explosion``/``launch``/``impact``/``gunfire`` come from ground sensors or
 #: reports; ``equipment`` is a sighting of a weapon (see ``weapon_class``);
-#: ``military_presence`` covers troops and positions.
+#: ``military_presence`` covers troops and positions; ``burn_scar`` and
+#: ``surface_change`` are changes between satellite images (``earthworks`` and
+#: ``crater`` are too when the change's shape says so).
 ACTIVITY_KINDS: Final = frozenset(
     {
         "thermal_anomaly",
@@ -34,6 +36,8 @@ ACTIVITY_KINDS: Final = frozenset(
         "crater",
         "smoke",
         "earthworks",
+        "burn_scar",
+        "surface_change",
         "flight",
         "other",
     }
