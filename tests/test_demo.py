@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from truceline.demo import _array_files, _field_files, run_demo
+from truceline.demo import _array_files, _change_files, _field_files, run_demo
 from truceline.ingest.array import ingest_array
 from truceline.ingest.pipeline import ingest_file
 from truceline.runs import add_agreement, execute_run
@@ -29,7 +29,7 @@ def test_ingest_order_does_not_change_findings(tmp_path: Path) -> None:
     reference = run_demo(tmp_path / "a", tmp_path / "a" / "home", seed=6, days=1, console=quiet)
     scenario = tmp_path / "a" / "scenario"
     with Workspace(tmp_path / "reversed") as workspace:
-        for path in reversed(_field_files(scenario)):
+        for path in reversed(_field_files(scenario) + _change_files(tmp_path / "a")):
             ingest_file(workspace, path)
         add_agreement(workspace, scenario / "agreement.yaml")
         ingest_array(workspace, list(reversed(_array_files(scenario))))

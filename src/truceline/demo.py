@@ -3,6 +3,8 @@
 Layout of the output directory::
 
     DIR/scenario/    the simulated field data, agreement.yaml and truth.json
+    DIR/satellite-change/sar|optical/   change detection on the scenario's image
+                     stacks (statistic.tif, observations.geojson, summary.json)
     DIR/home/        the evidence log and store (unless --home is given)
     DIR/report.html, findings.geojson, findings.csv, map.png
     DIR/score.json   findings scored against the truth
@@ -12,7 +14,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +29,14 @@ from truceline.ingest.array import ingest_array
 from truceline.ingest.pipeline import IngestResult, ingest_file
 from truceline.reporting import write_run_report
 from truceline.runs import RunOutcome, add_agreement, execute_run, top_levels
+from truceline.satellite.raster import ChangeRun, run_change
+from truceline.satellite.raster.io import acquisition_time, inspect_raster
 from truceline.simulate import simulate_scenario
+from truceline.simulate.satellite_raster import OPTICAL_BANDS, STACK_DIR
+from truceline.simulate.scenario import DEFAULT_START
 from truceline.workspace import Workspace
 
-__all__ = ["DemoResult", "run_demo"]
+__all__ = ["DemoResult", "detect_changes", "run_demo"]
 
 #: Scenario sub-directories holding field data, in ingest order. The ground
 #: channel comes as the edge sensors' detections CSV with their station CSV, and
@@ -37,6 +45,14 @@ __all__ = ["DemoResult", "run_demo"]
 FIELD_DATA_DIRS = ("firms", "satellite", "ground-edge", "drone-raw")
 ARRAY_DIR = "ground-array"
 TELEMETRY_SIDECARS = (".tlog.json", ".klv.json", ".bin.json")
+#: The satellite channel's image stacks are run through change detection into
+#: ``DIR/CHANGE_DIR/<run>/observations.geojson``, which is then ingested: one
+#: PWTT run per SAR relative orbit (``sar-R<orbit>``, sensor
+#: ``sentinel-1a:pwtt:R<orbit>``: independent looks) and one dNBR run of the
+#: optical pair (``optical``, sensor ``sentinel-2b:dnbr``).
+CHANGE_DIR = "satellite-change"
+#: Suffix of an optical image's cloud mask (``<image stem>_CLOUDMASK.tif``).
+CLOUD_MASK_SUFFIX = "_CLOUDMASK.tif"
 
 
 @dataclass
@@ -51,6 +67,7 @@ class DemoResult:
     score: dict[str, Any]
     timings_s: dict[str, float] = field(default_factory=dict)
     array_detections: int = 0
+    satellite_changes: dict[str, int] = field(default_factory=dict)
 
     def summary_table(self) -> Table:
         """A table for the terminal."""
@@ -61,6 +78,10 @@ class DemoResult:
         table.add_row("files ingested", str(len(self.ingested)))
         table.add_row("observations", str(sum(r.new for r in self.ingested)))
         table.add_row("array detections (beamformed)", str(self.array_detections))
+        table.add_row(
+            "satellite changes (" + " / ".join(self.satellite_changes) + ")",
+            " / ".join(str(n) for n in self.satellite_changes.values()),
+        )
         table.add_row("events", str(len(self.outcome.events)))
         table.add_row("findings", str(len(self.outcome.findings)))
         table.add_row(
@@ -115,6 +136,90 @@ def _array_files(scenario: Path) -> list[Path]:
     return sorted((scenario / ARRAY_DIR).glob("*.mseed"))
 
 
+def _split_at(images: Sequence[Path], start: datetime) -> tuple[list[Path], list[Path]]:
+    """Images acquired before ``start`` (the baseline) and at or after it, by their tags."""
+    before: list[Path] = []
+    after: list[Path] = []
+    for path in images:
+        when, _ = acquisition_time(inspect_raster(path))
+        if when is None:
+            raise ValueError(f"{path}: no acquisition time tag; cannot place it before or after")
+        (before if when < start else after).append(path)
+    return before, after
+
+
+def _by_orbit(images: Sequence[Path]) -> dict[str, list[Path]]:
+    """SAR images grouped by their ``RELATIVE_ORBIT`` tag (one stack per viewing geometry)."""
+    groups: dict[str, list[Path]] = {}
+    for path in images:
+        orbit = inspect_raster(path).tags.get("RELATIVE_ORBIT", "").strip()
+        if not orbit:
+            raise ValueError(f"{path}: no RELATIVE_ORBIT tag; cannot tell its stack")
+        groups.setdefault(orbit, []).append(path)
+    return dict(sorted(groups.items()))
+
+
+def _cloud_masks(images: Sequence[Path]) -> list[Path]:
+    """The cloud masks of ``images``: one per image, or none when no image has one."""
+    masks = [p.with_name(p.stem + CLOUD_MASK_SUFFIX) for p in images]
+    present = [m for m in masks if m.is_file()]
+    if present and len(present) != len(masks):
+        missing = [str(m) for m in masks if not m.is_file()]
+        raise ValueError(f"cloud masks missing for some images: {', '.join(missing)}")
+    return present
+
+
+def detect_changes(scenario: Path, out_dir: Path, start: datetime) -> dict[str, ChangeRun]:
+    """Change detection on the scenario's image stacks: SAR by PWTT, optical by dNBR.
+
+    Images acquired before ``start`` (the start of the monitored period) are
+    the baseline; later ones are compared with it. Each SAR relative orbit is
+    its own stack and run (another viewing geometry, independent speckle), so
+    a change both orbits see has two independent sources. Optical images are
+    read with their cloud masks (``<stem>_CLOUDMASK.tif``, non-zero excluded).
+
+    Returns
+    -------
+    dict
+        Per run (``sar-R<orbit>``, ``optical``) with images on both sides of
+        ``start``, its result; the observations are in ``out_dir/<run>``.
+    """
+    folder = scenario / STACK_DIR
+    sar = sorted((folder / "sar").glob("*.tif"))
+    optical = sorted(
+        p for p in (folder / "optical").glob("*.tif") if not p.name.endswith(CLOUD_MASK_SUFFIX)
+    )
+    runs: dict[str, ChangeRun] = {}
+    for orbit, images in _by_orbit(sar).items():
+        pre, post = _split_at(images, start)
+        if pre and post:
+            runs[f"sar-R{orbit}"] = run_change(
+                pre,
+                post,
+                out_dir / f"sar-R{orbit}",
+                method="pwtt",
+                sensor_id=f"sentinel-1a:pwtt:R{orbit}",
+            )
+    pre, post = _split_at(optical, start)
+    if pre and post:
+        runs["optical"] = run_change(
+            pre,
+            post,
+            out_dir / "optical",
+            method="dnbr",
+            sensor_id="sentinel-2b:dnbr",
+            bands=dict(zip(("nir", "swir2"), OPTICAL_BANDS, strict=True)),
+            masks_pre=_cloud_masks(pre),
+            masks_post=_cloud_masks(post),
+        )
+    return runs
+
+
+def _change_files(out_dir: Path) -> list[Path]:
+    """Observation files of the change runs under ``out_dir``, in ingest order."""
+    return sorted((out_dir / CHANGE_DIR).glob("*/observations.geojson"))
+
+
 def run_demo(
     out_dir: Path,
     home: Path,
@@ -137,11 +242,17 @@ def run_demo(
     with progress:
         task = progress.add_task("simulate", total=1)
         start = time.perf_counter()
-        simulate_scenario(scenario, seed=seed, days=days)
+        simulate_scenario(scenario, seed=seed, days=days, start=DEFAULT_START)
         progress.advance(task)
         timings["simulate"] = time.perf_counter() - start
 
-        files = _field_files(scenario)
+        task = progress.add_task("change", total=1)
+        start = time.perf_counter()
+        changes = detect_changes(scenario, out_dir / CHANGE_DIR, DEFAULT_START)
+        progress.advance(task)
+        timings["change"] = time.perf_counter() - start
+
+        files = _field_files(scenario) + [changes[k].observations_path for k in sorted(changes)]
         with Workspace(home) as workspace:
             start = time.perf_counter()
             add_agreement(workspace, scenario / "agreement.yaml")
@@ -198,4 +309,5 @@ def run_demo(
         score,
         timings,
         array_detections=beams.detections if beams is not None else 0,
+        satellite_changes={stack: run.n_changes for stack, run in changes.items()},
     )

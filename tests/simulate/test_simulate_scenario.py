@@ -39,6 +39,7 @@ def test_summary_lists_every_file_written(scenario: ScenarioSummary) -> None:
         "ground-array",
         "drone",
         "drone-raw",
+        "satellite-stacks",
     }
     assert {Path("agreement.yaml"), Path("contact-line.geojson"), Path("truth.json")} <= set(
         scenario.files

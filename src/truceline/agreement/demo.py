@@ -2,8 +2,9 @@
 
 :func:`demo_agreement_dict` builds the content of an agreement file around any
 contact line: a no-fire rule, heavy-weapon withdrawal bands per party, a
-disengagement zone and a deep-strike rule, with an escalation policy. The
-scenario simulator and the tests build their agreements with it;
+disengagement zone (no military presence and no new fortifications in it) and
+a deep-strike rule, with an escalation policy. The scenario simulator and the
+tests build their agreements with it;
 :func:`write_demo_agreement` writes it as YAML with the contact line in a GeoJSON
 file beside it, exactly as an operator would keep it.
 """
@@ -59,6 +60,10 @@ _PRESENCE_KINDS: Final = [
     "launch",
     "impact",
 ]
+
+#: Activities the ``no-fortification`` rule forbids in the disengagement zone: digging
+#: trenches, berms and firing positions (seen as new earthworks between satellite images).
+_FORTIFICATION_KINDS: Final = ["earthworks"]
 
 #: A contact line geometry in lon/lat degrees.
 ContactLine: TypeAlias = LineString | MultiLineString
@@ -240,6 +245,14 @@ def demo_agreement_dict(
             "id": "disengagement",
             "description": "No military presence in the disengagement zone",
             "activities": list(_PRESENCE_KINDS),
+            "zone": "disengagement",
+            "min_confidence": 0.5,
+            "severity": "serious",
+        },
+        {
+            "id": "no-fortification",
+            "description": "No new fortifications or earthworks in the disengagement zone",
+            "activities": list(_FORTIFICATION_KINDS),
             "zone": "disengagement",
             "min_confidence": 0.5,
             "severity": "serious",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 __all__ = ["console", "fail", "out"]
 
@@ -13,5 +14,5 @@ out = Console(soft_wrap=True)
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``error: message`` on stderr and return the exit to raise."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False, markup=False)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code)

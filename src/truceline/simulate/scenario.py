@@ -19,6 +19,11 @@ lets three sensor channels observe it and writes everything in field formats::
       drone-raw/patrol-<date>-<id>.tlog|.klv (+ .json sidecar), .detections.json
                                                       the same patrols as MAVLink / MISB KLV
                                                       telemetry and frame detections
+      satellite-stacks/sar/S1A_IW_GRDH_VV_<time>_R<orbit>.tif   Sentinel-1-like SAR stacks
+      satellite-stacks/optical/S2B_MSIL2A_<time>.tif  (two orbits) and a Sentinel-2-like
+                                                      optical pair (+ cloud mask) of a 5 km
+                                                      square with craters, a trench, a burn
+                                                      scar and a ploughed field
 
 The output is a pure function of ``(seed, days, start)``: every channel draws
 from its own generator seeded with ``(seed, channel)``, nothing reads the
@@ -42,6 +47,7 @@ from truceline.simulate.ground import write_ground
 from truceline.simulate.ground_array import write_array
 from truceline.simulate.hostile import add_hostilities
 from truceline.simulate.satellite import write_satellite
+from truceline.simulate.satellite_raster import STACK_DIR, plan_stacks, write_stacks
 from truceline.simulate.truth import TRUTH_FORMAT, truth_document
 from truceline.simulate.world import World, child_rng
 
@@ -62,12 +68,15 @@ _OWN_FILES: Final = (
     ("ground-array", "stations.xml"),
     ("drone", "patrol-*.geojson"),
     ("drone-raw", "patrol-*"),
+    (f"{STACK_DIR}/sar", "*.tif"),
+    (f"{STACK_DIR}/optical", "*.tif"),
 )
 
 #: Channel numbers of the per-channel random generators.
 _GEOGRAPHY, _BACKGROUND, _HOSTILE, _GROUND, _SATELLITE, _DRONE, _FIELD, _ARRAY, _DRONE_RAW = range(
     9
 )
+_STACK_PLAN, _STACK_PIXELS = 9, 10
 
 
 @dataclass(frozen=True)
@@ -86,7 +95,8 @@ class ScenarioSummary:
         ``array_elements``, ``array_samples``, ``array_events``, ``drone_patrols``,
         ``drone_detections``, ``drone_coverage``, ``drone_raw_patrols``,
         ``drone_raw_poses``, ``drone_raw_frames``, ``drone_raw_detections``,
-        ``drone_raw_false_positives``, ``truth_events``,
+        ``drone_raw_false_positives``, ``stack_sar_images``,
+        ``stack_optical_images``, ``stack_changes``, ``stack_craters``, ``truth_events``,
         ``violations``, ``escalations``, ``false_alarms``.
     """
 
@@ -166,6 +176,7 @@ def simulate_scenario(
     world = World(geo, start.timestamp(), end.timestamp())
     add_background(world, child_rng(seed, _BACKGROUND))
     add_hostilities(world, child_rng(seed, _HOSTILE))
+    stack_plan = plan_stacks(world, child_rng(seed, _STACK_PLAN))
 
     files = [_write_agreement(out_dir, geo, start), out_dir / "contact-line.geojson"]
     ground = write_ground(out_dir, world, child_rng(seed, _GROUND), child_rng(seed, _FIELD))
@@ -175,8 +186,9 @@ def simulate_scenario(
         out_dir, world, child_rng(seed, _DRONE)
     )
     raw = write_drone_raw(out_dir, world, patrols, child_rng(seed, _DRONE_RAW))
-    files += ground.files + array.files + sat_files + drone_files + raw.files
-    counts = ground.counts | array.counts | sat_counts | drone_counts | raw.counts
+    stacks = write_stacks(out_dir, world, stack_plan, child_rng(seed, _STACK_PIXELS))
+    files += ground.files + array.files + sat_files + drone_files + raw.files + stacks.files
+    counts = ground.counts | array.counts | sat_counts | drone_counts | raw.counts | stacks.counts
 
     truth = truth_document(
         geo,
@@ -187,6 +199,7 @@ def simulate_scenario(
         end=end,
         array=array.truth,
         drone=raw.truth,
+        satellite_stacks=stacks.truth,
     )
     truth_path = out_dir / "truth.json"
     truth_path.write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -13,6 +13,8 @@ One truth event is one thing that happened at one place in one episode:
   present from ``time`` to ``time_end``);
 * a **military_presence** event per position in the disengagement zone;
 * a **gunfire** event per live-fire exercise (its small explosions included);
+* an **earthworks** event per trench line dug (from its first spadeful to the
+  last, over a night);
 * benign events: an **explosion** per quarry blast, a **thermal_anomaly** per
   agricultural burn and per industrial flare site (persistent), an **other**
   event per thunderstorm (all its thunder claps).
@@ -69,6 +71,22 @@ events; they are listed under ``false_alarms``.
                      "uncertainty": {PoseUncertainty fields},   # of the recorded errors
                      "in_view": [{"id", "frames", "detected"}],  # truth events whose
                      "false_positives": 3}]                      # objects the camera saw
+      }?,
+      "satellite_stacks": {                     # SAR/optical GeoTIFF stacks
+        "crs": "EPSG:32637", "transform": [...], "width_px", "height_px", "pixel_m",
+        "footprint": {GeoJSON Polygon},         # (simulate.satellite_raster)
+        "sar": {"polarisation", "units", "looks",
+                "orbits": [{"relative_orbit", "pass", "files", "times", "pre", "post"}]},
+        "optical": {"files", "times", "bands", "units", "cloudy", "cloud_mask",
+                    "masked_fraction"},
+        "changes": [{"id", "kind",              # crater | earthworks | burn_scar |
+                     "time", "time_end",        # surface_change; when it was made
+                     "lon", "lat", "area_m2", "polygon",
+                     "sar_intervals": {orbit: [...]},      # bracketing acquisitions
+                     "optical_interval",
+                     "sar_gain_db", "dnbr"?, "party", "side", "distance_m",
+                     "truth_event",             # e.g. the impact that made a crater
+                     "violation", "rules", "benign_reason"?, "detail"?}]
       }?
     }
 
@@ -112,6 +130,7 @@ _PRESENCE_KINDS: Final = frozenset(
     {"military_presence", "equipment", "gunfire", "explosion", "launch", "impact"}
 )
 _STRIKE_KINDS: Final = frozenset({"explosion", "impact"})
+_FORTIFICATION_KINDS: Final = frozenset({"earthworks"})
 
 
 class ScenarioError(TrucelineError):
@@ -193,7 +212,8 @@ def judge(
     """Rules of the demo agreement violated by an event at local ``(x, y)``.
 
     Mirrors :func:`truceline.agreement.demo.demo_agreement_dict`: no-fire
-    (declared blasting sites exempt), disengagement (1 km either side), the
+    (declared blasting sites exempt), disengagement (1 km either side), no new
+    earthworks in the disengagement zone (``no-fortification``), the
     withdrawal bands on each side (that side's storage sites exempt) and the
     deep-strike rule (beyond 20 km, declared sites exempt). Rules are returned
     in the agreement's order.
@@ -206,6 +226,8 @@ def judge(
         rules.append("no-fire")
     if kind in _PRESENCE_KINDS and distance < DISENGAGEMENT_HALF_WIDTH_M:
         rules.append("disengagement")
+    if kind in _FORTIFICATION_KINDS and distance < DISENGAGEMENT_HALF_WIDTH_M:
+        rules.append("no-fortification")
     if kind == "equipment" and weapon_class is not None:
         storage = geo.site_at(x, y, ("storage",))
         stored = storage is not None and storage.party == side
@@ -265,12 +287,15 @@ def truth_document(
     agreement: str = "agreement.yaml",
     array: Mapping[str, Any] | None = None,
     drone: Mapping[str, Any] | None = None,
+    satellite_stacks: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The content of ``truth.json`` (see the module docstring for the schema).
 
     ``array``, when given, is written as the ``array`` member (the infrasound
     array's layout, window and what it heard); ``drone`` as the ``drone``
-    member (the raw drone patrols' files and what their cameras saw).
+    member (the raw drone patrols' files and what their cameras saw);
+    ``satellite_stacks`` as the ``satellite_stacks`` member (the SAR and
+    optical image stacks and the changes injected into them).
 
     Raises
     ------
@@ -331,4 +356,6 @@ def truth_document(
         document["array"] = dict(array)
     if drone is not None:
         document["drone"] = dict(drone)
+    if satellite_stacks is not None:
+        document["satellite_stacks"] = dict(satellite_stacks)
     return document

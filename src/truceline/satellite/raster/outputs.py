@@ -1,0 +1,194 @@
+"""Writing a change run: the statistic GeoTIFF, the observations GeoJSON, atomic publication.
+
+* :class:`StatisticWriter` — the target of :func:`dask.array.store`: each
+  computed chunk is written into a tiled, compressed float32 GeoTIFF as it
+  arrives (windowed writes under a lock) and counted into the scene histogram,
+  so the statistic is never whole in memory.
+* :func:`change_feature` / :func:`sensor_feature` — ``observations/1`` GeoJSON
+  features (``docs/observation-formats.md``).
+* :func:`staging` — every output is first written into a hidden temporary
+  directory next to ``out_dir``; only when all are complete are they moved
+  into place (one ``os.replace`` each, or one rename of the directory). On any
+  error the temporary directory is removed and ``out_dir`` is untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import rasterio
+import shapely
+from rasterio.windows import Window
+from shapely.geometry import Polygon
+from shapely.geometry.polygon import orient
+
+from truceline.satellite.raster.io import ChangeConfigError, Grid
+from truceline.satellite.raster.null import Histogram
+
+__all__ = [
+    "StatisticWriter",
+    "change_feature",
+    "feature_collection",
+    "sensor_feature",
+    "staging",
+    "tile_size",
+]
+
+#: Severity classes of dNBR (USGS FIREMON; Key & Benson 2006), lower bounds.
+DNBR_SEVERITY = (
+    (0.66, "high"),
+    (0.44, "moderate-high"),
+    (0.27, "moderate-low"),
+    (0.10, "low"),
+)
+
+
+def tile_size(chunk: int) -> int:
+    """The GeoTIFF tile edge used with ``chunk``: the largest of 512..16 dividing it.
+
+    Raises
+    ------
+    ChangeConfigError
+        When ``chunk`` is not a positive multiple of 16 (GeoTIFF tiles are).
+    """
+    if chunk < 16 or chunk % 16:
+        raise ChangeConfigError(f"chunk must be a positive multiple of 16 pixels, got {chunk}")
+    return next(size for size in (512, 256, 128, 64, 32, 16) if chunk % size == 0)
+
+
+class StatisticWriter:
+    """A ``__setitem__`` target writing float32 chunks into an open GeoTIFF."""
+
+    def __init__(self, dataset: Any, histogram: Histogram) -> None:
+        self._dataset = dataset
+        self._histogram = histogram
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def open(path: Path, grid: Grid, tile: int, description: str, tags: Mapping[str, str]) -> Any:
+        """Create the (tiled, DEFLATE with the floating-point predictor, float32, NaN
+        nodata) GeoTIFF on ``grid``."""
+        dataset = rasterio.open(
+            path,
+            "w",
+            driver="GTiff",
+            width=grid.width,
+            height=grid.height,
+            count=1,
+            dtype="float32",
+            crs=grid.crs,
+            transform=grid.transform,
+            nodata=float("nan"),
+            tiled=True,
+            blockxsize=tile,
+            blockysize=tile,
+            compress="deflate",
+            zlevel=1,  # a z-score field is mostly noise: level 1 packs it as well, 2x faster
+            predictor=3,
+            BIGTIFF="IF_SAFER",
+        )
+        dataset.set_band_description(1, description)
+        dataset.update_tags(**tags)
+        return dataset
+
+    def __setitem__(self, key: tuple[slice, slice], block: npt.NDArray[np.float32]) -> None:
+        rows, cols = key
+        counts = self._histogram.block_counts(block)
+        window = Window(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
+        with self._lock:
+            self._dataset.write(np.asarray(block, dtype=np.float32), 1, window=window)
+            self._histogram.add(counts)
+
+
+def _exterior(polygon: Polygon) -> list[list[float]]:
+    """The outer ring, counter-clockwise (RFC 7946), as ``[lon, lat]`` pairs."""
+    # normalize: a canonical start vertex, so the output does not depend on how
+    # the polygon was assembled (e.g. from fragments of several tiles).
+    ring = orient(shapely.normalize(Polygon(polygon.exterior)), 1.0).exterior
+    return [[float(x), float(y)] for x, y in ring.coords]
+
+
+def dnbr_severity(mean_dnbr: float) -> str:
+    """USGS burn-severity class of a mean dNBR (``unburned`` below 0.1)."""
+    for bound, name in DNBR_SEVERITY:
+        if mean_dnbr >= bound:
+            return name
+    return "unburned"
+
+
+def change_feature(
+    polygon: Polygon,
+    *,
+    sensor_id: str,
+    kind: str,
+    time: str,
+    time_end: str,
+    attributes: Mapping[str, Any],
+) -> dict[str, Any]:
+    """One ``satellite`` observation with a Polygon footprint over ``[time, time_end]``."""
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [_exterior(polygon)]},
+        "properties": {
+            "record": "observation",
+            "sensor_id": sensor_id,
+            "modality": "satellite",
+            "kind": kind,
+            "time": time,
+            "time_end": time_end,
+            "attributes": dict(attributes),
+        },
+    }
+
+
+def sensor_feature(sensor_id: str) -> dict[str, Any]:
+    """The ``sensor`` record of the change detector, so the file ingests on its own."""
+    return {
+        "type": "Feature",
+        "geometry": None,
+        "properties": {"record": "sensor", "id": sensor_id, "modality": "satellite"},
+    }
+
+
+def feature_collection(features: list[dict[str, Any]]) -> str:
+    """``observations/1`` text: the marker before ``features`` so the ingest probe sees it."""
+    document = {"type": "FeatureCollection", "truceline": "observations/1", "features": features}
+    return json.dumps(document, indent=1, allow_nan=False) + "\n"
+
+
+@contextmanager
+def staging(out_dir: Path) -> Iterator[Path]:
+    """A temporary directory whose files are moved into ``out_dir`` when the block succeeds.
+
+    Raises
+    ------
+    ChangeConfigError
+        When ``out_dir`` exists and is not a directory.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ChangeConfigError(f"{out_dir}: exists and is not a directory")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    temp.chmod(0o755)  # mkdtemp makes it private; it may become out_dir itself
+    try:
+        yield temp
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    try:
+        if not out_dir.exists():
+            temp.replace(out_dir)
+            return
+        for item in sorted(temp.iterdir()):
+            item.replace(out_dir / item.name)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
