@@ -216,8 +216,8 @@ def score_command(
     if result.outside_grid:
         console.print(f"{result.outside_grid} detection(s) outside the model's grid were ignored")
     if as_json:
-        body = [{k: _jsonable(v) for k, v in r.to_json().items()} for r in records]
-        sys.stdout.write(json.dumps(body, indent=1) + "\n")
+        rows = [{k: _jsonable(v) for k, v in r.to_json().items()} for r in records]
+        sys.stdout.write(json.dumps(rows, indent=1) + "\n")
         return
     table = Table(
         "date",
