@@ -32,7 +32,6 @@ import numpy as np
 import pyproj
 import shapely
 from shapely.geometry import box, shape
-from shapely.ops import transform
 
 DATA = Path(
     os.environ.get(
@@ -75,7 +74,9 @@ def _front_distance_km(lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
     aeqd = pyproj.Transformer.from_crs(
         4326, "+proj=aeqd +lat_0=48.5 +lon_0=36 +units=m", always_xy=True
     )
-    line = transform(aeqd.transform, shape(geometry))
+    line = shapely.transform(
+        shape(geometry), lambda xy: np.column_stack(aeqd.transform(xy[:, 0], xy[:, 1]))
+    )
     x, y = aeqd.transform(lons, lats)
     return np.asarray(shapely.distance(line, shapely.points(x, y))) / 1000.0
 

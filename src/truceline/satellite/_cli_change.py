@@ -107,6 +107,15 @@ def change_command(
         list[str] | None,
         typer.Option("--mask-post", help="Mask raster per post image (non-zero = excluded)."),
     ] = None,
+    water_mask: Annotated[
+        Path | None,
+        typer.Option(
+            "--water-mask",
+            help="Raster of water (non-zero), left out of every image. Optical runs with "
+            "a green band (--band green=... or green=FILE) also drop NDWI water.",
+            show_default=False,
+        ),
+    ] = None,
     band: Annotated[
         list[str] | None,
         typer.Option("--band", help="NAME=INDEX or NAME=DESCRIPTION, e.g. nir=4, vv=VV."),
@@ -142,6 +151,15 @@ def change_command(
     null: Annotated[
         str, typer.Option("--null", help="empirical or theoretical (SAR) null model.")
     ] = "empirical",
+    reliability: Annotated[
+        float | None,
+        typer.Option(
+            "--reliability",
+            help="Prior probability that an observation is real, on the sensor record "
+            "(default: 1 - FDR with the Benjamini-Hochberg threshold, 1 - q with --threshold).",
+            show_default=False,
+        ),
+    ] = None,
     reproject: Annotated[
         bool,
         typer.Option(
@@ -183,7 +201,8 @@ def change_command(
     post_images = [_image(text, "--post") for text in post]
     masks_pre = [Path(p) for p in mask_pre or []]
     masks_post = [Path(p) for p in mask_post or []]
-    _missing([*pre_images, *post_images], [*masks_pre, *masks_post])
+    extra = [water_mask] if water_mask is not None else []
+    _missing([*pre_images, *post_images], [*masks_pre, *masks_post, *extra])
     try:
         run = run_change(
             pre_images,
@@ -196,6 +215,7 @@ def change_command(
             bands=_bands(band or []),
             masks_pre=masks_pre,
             masks_post=masks_post,
+            water_mask=water_mask,
             min_area_m2=min_area,
             chunk=chunk,
             pre_times=_times(pre_time or [], "--pre-time"),
@@ -206,6 +226,7 @@ def change_command(
             units=units,
             fdr=fdr,
             null=null,
+            reliability=reliability,
             reproject=reproject,
             crs=crs,
             resolution=resolution,
@@ -227,7 +248,8 @@ def change_command(
         f"{run.method}: {run.n_changes} change(s) above {threshold_text} "
         f"{run.summary['statistic']['unit']} ({run.summary['threshold_source']}); "
         f"{run.summary['valid_fraction']:.1%} of {run.summary['pixels']} pixels valid, "
-        f"{run.summary['masked_fraction']:.1%} masked",
+        f"{run.summary['masked_fraction']:.1%} masked, "
+        f"{run.summary['water_fraction']:.1%} water; reliability {run.summary['reliability']:.3g}",
         highlight=False,
     )
     console.print(f"wrote {run.observations_path} and {run.statistic_path}", highlight=False)

@@ -9,7 +9,7 @@ import dask
 import dask.array as da
 import numpy as np
 
-__all__ = ["compute_store", "from_reader", "map_blocks", "map_overlap"]
+__all__ = ["compute_store", "from_reader", "map_blocks", "map_layers", "map_overlap", "total"]
 
 _META = np.empty((0, 0), dtype=np.float32)
 
@@ -32,6 +32,27 @@ def map_blocks(func: Callable[..., Any], *arrays: da.Array, **kwargs: Any) -> da
     )
 
 
+def map_layers(func: Callable[..., Any], *arrays: da.Array, layers: int, **kwargs: Any) -> da.Array:
+    """Blockwise float32 ``(layers, rows, cols)`` result of ``func`` over aligned 2-D arrays.
+
+    Each block is computed once; ``result[i]`` picks layer ``i`` (a 2-D array
+    with the inputs' chunks).
+    """
+    chunks = ((layers,), *arrays[0].chunks)
+    return cast(
+        da.Array,
+        da.map_blocks(  # type: ignore[no-untyped-call]
+            func,
+            *arrays,
+            new_axis=0,
+            chunks=chunks,
+            dtype=np.float32,
+            meta=np.empty((0, 0, 0), dtype=np.float32),
+            **kwargs,
+        ),
+    )
+
+
 def map_overlap(func: Callable[..., Any], array: da.Array, depth: int, **kwargs: Any) -> da.Array:
     """``func`` on each chunk with a ``depth``-pixel halo (none beyond the raster edge)."""
     return cast(
@@ -43,14 +64,18 @@ def map_overlap(func: Callable[..., Any], array: da.Array, depth: int, **kwargs:
 
 
 def compute_store(
-    source: da.Array, target: Any, reductions: Sequence[da.Array], workers: int
+    sources: Sequence[da.Array],
+    targets: Sequence[Any],
+    reductions: Sequence[da.Array],
+    workers: int,
 ) -> list[Any]:
-    """Stream ``source`` into ``target[...] = block`` and compute ``reductions`` in one pass.
+    """Stream each source into its ``target[...] = block`` and compute ``reductions``, one pass.
 
-    Shared inputs (e.g. a mask read for both) are computed once. Threads run
-    the chunks; memory stays at a few chunks per thread.
+    Shared inputs (e.g. an image read for several outputs, a mask read for
+    both) are computed once. Threads run the chunks; memory stays at a few
+    chunks per thread.
     """
-    store = da.store(source, target, lock=False, compute=False)
+    store = da.store(list(sources), list(targets), lock=False, compute=False)
     _, *values = dask.compute(  # type: ignore[attr-defined,no-untyped-call]
         store, *reductions, scheduler="threads", num_workers=workers
     )

@@ -22,9 +22,11 @@ See ``docs/satellite-change.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
+import threading
 import time as timer
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,24 +35,23 @@ from pathlib import Path
 from typing import Any
 
 import dask.array as da
-from pyproj import Transformer
+import numpy as np
 
 from truceline.model.timeutil import format_utc
 from truceline.model.vocab import ACTIVITY_KINDS
-from truceline.satellite.raster import graph, images, vectorise
+from truceline.satellite.raster import graph, images, kinds, vectorise
 from truceline.satellite.raster._dask import compute_store, total
 from truceline.satellite.raster.images import Image, ImageInput
 from truceline.satellite.raster.io import ChangeConfigError, Grid, RasterInputError, target_grid
-from truceline.satellite.raster.null import FdrTable, Histogram, NullModel, fit_null
+from truceline.satellite.raster.null import FdrTable, Histogram, fit_null
 from truceline.satellite.raster.outputs import (
     StatisticWriter,
-    change_feature,
-    dnbr_severity,
     feature_collection,
     sensor_feature,
     staging,
     tile_size,
 )
+from truceline.satellite.raster.regions import RegionRules, region_features
 from truceline.satellite.raster.stats import log_ratio_sigma
 
 __all__ = ["DEFAULT_MIN_AREA_M2", "ChangeRun", "run_change"]
@@ -62,6 +63,8 @@ DEFAULT_LOOKS = 4.4
 STATISTIC_FILE = "statistic.tif"
 OBSERVATIONS_FILE = "observations.geojson"
 SUMMARY_FILE = "summary.json"
+#: Half-range of the histograms of band changes ((post - pre) / (post + pre) is in [-1, 1]).
+_BAND_CHANGE_LIMIT = 1.0
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,15 @@ def _check_options(
         raise ChangeConfigError(f"fdr must be in (0, 1), got {fdr}")
 
 
-def _check_values(units: str, threshold: float | None, sensor_id: str, workers: int | None) -> None:
+def _check_values(
+    units: str,
+    threshold: float | None,
+    sensor_id: str,
+    workers: int | None,
+    reliability: float | None,
+) -> None:
+    if reliability is not None and not 0.0 < reliability < 1.0:
+        raise ChangeConfigError(f"reliability must be in (0, 1), got {reliability}")
     if units not in ("auto", "db", "linear"):
         raise ChangeConfigError(f"unknown units {units!r}; expected auto, db or linear")
     if threshold is not None and not (math.isfinite(threshold) and threshold > 0):
@@ -169,7 +180,7 @@ def _statistic(
     looks: float,
     combine: str,
     window: int,
-) -> tuple[da.Array, dict[str, Any]]:
+) -> tuple[graph.Layers, dict[str, Any]]:
     if method in ("log_ratio", "pwtt"):
         if not looks > 0:
             raise ChangeConfigError(f"looks must be positive, got {looks}")
@@ -184,7 +195,7 @@ def _statistic(
         facts: dict[str, Any] = {"input_units": used, "combine": combine}
         if method == "log_ratio":
             facts.update(looks=looks, log_ratio_sigma_db=log_ratio_sigma(looks) * 10 / math.log(10))
-        return stat, facts
+        return graph.Layers(stat, {}, None), facts
     return graph.optical_statistic(pre, post, method=method, window=window), {}
 
 
@@ -206,6 +217,7 @@ def run_change(
     bands: Mapping[str, int | str] | None = None,
     masks_pre: Sequence[Path] = (),
     masks_post: Sequence[Path] = (),
+    water_mask: Path | None = None,
     min_area_m2: float = DEFAULT_MIN_AREA_M2,
     chunk: int = 1024,
     pre_times: Sequence[datetime] | None = None,
@@ -216,6 +228,7 @@ def run_change(
     units: str = "auto",
     fdr: float = 0.05,
     null: str = "empirical",
+    reliability: float | None = None,
     reproject: bool = True,
     crs: str | None = None,
     resolution: float | None = None,
@@ -235,14 +248,19 @@ def run_change(
     sensor_id
         Sensor id of the observations (a sensor record is written too).
     kind
-        Observation kind, or ``auto`` (dNBR: ``burn_scar``; else by shape).
+        Observation kind, or ``auto`` (by the sign, shape and, for dNBR, the
+        burn signature of each change; see :mod:`.kinds`).
     threshold
         Detection threshold in the statistic's unit (absolute value for
         two-sided statistics); default: Benjamini–Hochberg at ``fdr``.
     bands
-        Channel or role -> 1-based band index or band description.
+        Channel or role -> 1-based band index or band description (optical:
+        an optional ``green`` band turns on the NDWI water test).
     masks_pre, masks_post
         One mask raster per image (non-zero = cloud/shadow/bad: excluded).
+    water_mask
+        A raster whose non-zero pixels are water, excluded from every image
+        (its nodata and the area outside it are not water).
     min_area_m2
         Smallest polygon kept, m² (geodesic).
     chunk
@@ -259,9 +277,14 @@ def run_change(
     units
         SAR input units: ``auto``, ``db`` or ``linear``.
     fdr
-        False-discovery rate of the default threshold.
+        False-discovery rate of the default threshold (and level of the
+        object test for small regions).
     null
         ``empirical`` (scene-scaled) or ``theoretical`` (N(0, 1), SAR only).
+    reliability
+        Prior probability that one of the run's observations is real, in
+        (0, 1), written on the sensor record; default ``1 - fdr`` with the
+        Benjamini–Hochberg threshold, ``1 - q(threshold)`` with a given one.
     reproject
         Warp inputs on another grid onto the target grid; False refuses them.
     crs, resolution
@@ -289,8 +312,9 @@ def run_change(
                 "give one mask per image or none"
             )
     tile = tile_size(chunk)
-    _check_values(units, threshold, sensor_id, workers)
-    infos = images.inspect_all([*pre, *post], [*masks_pre, *masks_post])
+    _check_values(units, threshold, sensor_id, workers, reliability)
+    extra_masks = [Path(water_mask)] if water_mask is not None else []
+    infos = images.inspect_all([*pre, *post], [*masks_pre, *masks_post, *extra_masks])
     chosen = images.choose_method(method, pre, post, infos, bands)
     spec = graph.SPECS[chosen]
     size = window if window is not None else (3 if chosen in ("log_ratio", "pwtt") else 1)
@@ -310,6 +334,11 @@ def run_change(
         )
         for entries, masks, period in ((pre, masks_pre, "pre"), (post, masks_post, "post"))
     )
+    water = None
+    if water_mask is not None:
+        water = images.water_flags(water_mask, infos, grid, reproject=reproject, chunk=chunk)
+        pre_images = [_without(image, water) for image in pre_images]
+        post_images = [_without(image, water) for image in post_images]
     t_pre = _times(pre_images, pre_times, "pre")
     t_post = _times(post_images, post_times, "post")
     if min(t_post) < max(t_pre):
@@ -317,50 +346,67 @@ def run_change(
             f"the first post acquisition ({format_utc(min(t_post))}) precedes the last pre "
             f"acquisition ({format_utc(max(t_pre))})"
         )
-    stat, facts = _statistic(
+    layers, facts = _statistic(
         chosen, pre_images, post_images, units=units, looks=looks, combine=combine, window=size
     )
     with staging(Path(out_dir)) as temp:
-        histogram = Histogram(spec.histogram_limit)
         stat_path = temp / STATISTIC_FILE
-        tags = {"METHOD": chosen, "UNIT": spec.unit, "WINDOW_PX": str(size)}
-        dataset = StatisticWriter.open(stat_path, grid, tile, spec.name, tags)
-        try:
-            masked = [
-                total(i.flagged) for i in (*pre_images, *post_images) if i.flagged is not None
-            ]
-            masked_counts = compute_store(
-                stat, StatisticWriter(dataset, histogram), masked, workers or os.cpu_count() or 1
-            )
-        finally:
-            dataset.close()
-        computed = timer.perf_counter()
+        computed_at, histograms, reductions = _write_statistic(
+            stat_path,
+            layers,
+            spec,
+            grid,
+            tile,
+            {"METHOD": chosen, "UNIT": spec.unit, "WINDOW_PX": str(size)},
+            masked=[i.flagged for i in (*pre_images, *post_images) if i.flagged is not None],
+            water=[w for w in (water, layers.water) if w is not None],
+            workers=workers or os.cpu_count() or 1,
+        )
+        histogram = histograms[0]
+        masked_counts, water_counts = reductions
         null_model = fit_null(histogram, two_sided=spec.two_sided, empirical=null == "empirical")
+        band_nulls = {
+            band: fit_null(h, two_sided=False, empirical=True)
+            for band, h in zip(layers.aux, histograms[1:], strict=True)
+        }
         table = FdrTable(histogram, null_model)
         used, source = _threshold(table, spec, threshold, fdr)
+        rules = RegionRules(
+            method=chosen,
+            spec=spec,
+            kind=kind,
+            window=size,
+            min_area_m2=min_area_m2,
+            # only z-scores have a null calibrated far enough out for the object test
+            object_threshold=(
+                kinds.object_threshold(null_model, fdr, histogram.total, size)
+                if spec.unit == "z"
+                else math.inf
+            ),
+            band_nulls=band_nulls,
+        )
         components = (
             []
             if used is None
-            else vectorise.find_components(stat_path, used, two_sided=spec.two_sided, tile=chunk)
+            else vectorise.find_components(
+                stat_path, used, two_sided=spec.two_sided, tile=chunk, aux_bands=len(layers.aux)
+            )
         )
         interval = (format_utc(max(t_pre)), format_utc(min(t_post)))
-        features, dropped = _features(
+        features, tally = region_features(
             components,
-            grid,
-            chosen,
-            spec,
-            table,
-            null_model,
-            used,
-            kind,
-            sensor_id,
-            interval,
-            min_area_m2,
-            (len(pre_images), len(post_images)),
-            size,
+            rules,
+            grid=grid,
+            table=table,
+            null_model=null_model,
+            threshold=used,
+            sensor_id=sensor_id,
+            interval=interval,
+            counts=(len(pre_images), len(post_images)),
         )
+        prior, prior_source = _reliability(reliability, table, used, source, fdr)
         (temp / OBSERVATIONS_FILE).write_text(
-            feature_collection([sensor_feature(sensor_id), *features]), encoding="utf-8"
+            feature_collection([sensor_feature(sensor_id, prior), *features]), encoding="utf-8"
         )
         finished = timer.perf_counter()
         pixels = grid.width * grid.height
@@ -370,18 +416,32 @@ def run_change(
             "statistic": {"name": spec.name, "unit": spec.unit, "two_sided": spec.two_sided},
             "window_px": size,
             "n_changes": len(features),
-            "n_regions_below_min_area": dropped,
+            "n_regions_below_min_area": tally.below_min_area,
+            "n_regions_below_min_pixels": tally.below_min_pixels,
             "min_area_m2": min_area_m2,
+            "min_pixels": {k: kinds.min_pixels(k, size) for k in sorted(kinds.MIN_PIXELS)},
+            "object_threshold": (
+                rules.object_threshold if math.isfinite(rules.object_threshold) else None
+            ),
             "threshold": used,
             "threshold_source": source,
             "fdr": fdr,
+            "reliability": prior,
+            "reliability_source": prior_source,
             "null": null_model.describe(),
+            "band_change_null": {band: n.describe() for band, n in band_nulls.items()},
             "grid": grid.describe(),
             "pixels": pixels,
             "valid_pixels": histogram.total,
             "valid_fraction": histogram.total / pixels if pixels else 0.0,
             "masked_fraction": (sum(int(c) for c in masked_counts) / (pixels * n_images)),
             "masked_fraction_per_image": [int(c) / pixels for c in masked_counts],
+            "water_fraction": sum(int(c) for c in water_counts) / pixels if pixels else 0.0,
+            "water_from": [
+                name
+                for name, on in (("mask", water is not None), ("ndwi", layers.water is not None))
+                if on
+            ],
             "time": interval[0],
             "time_end": interval[1],
             "pre": [_describe(img, t) for img, t in zip(pre_images, t_pre, strict=True)],
@@ -390,8 +450,8 @@ def run_change(
             "chunk": chunk,
             "workers": workers or os.cpu_count() or 1,
             "timings_s": {
-                "statistic": round(computed - started, 3),
-                "vectorise": round(finished - computed, 3),
+                "statistic": round(computed_at - started, 3),
+                "vectorise": round(finished - computed_at, 3),
                 "total": round(finished - started, 3),
             },
             **facts,
@@ -410,6 +470,72 @@ def run_change(
     )
 
 
+def _without(image: Image, water: da.Array) -> Image:
+    """``image`` with the water pixels left out (NaN) of every channel."""
+    channels = {
+        name: da.where(water, np.float32(np.nan), array) for name, array in image.channels.items()
+    }
+    return dataclasses.replace(image, channels=channels)
+
+
+def _write_statistic(
+    path: Path,
+    layers: graph.Layers,
+    spec: graph.StatisticSpec,
+    grid: Grid,
+    tile: int,
+    tags: Mapping[str, str],
+    *,
+    masked: Sequence[da.Array],
+    water: Sequence[da.Array],
+    workers: int,
+) -> tuple[float, list[Histogram], tuple[list[Any], list[Any]]]:
+    """Compute and write the statistic (band 1) and band changes (2, ...) in one pass.
+
+    Returns the time it finished (``perf_counter``), the histogram of each band
+    and the per-image masked counts and the water counts.
+    """
+    histograms = [Histogram(spec.histogram_limit)]
+    histograms += [Histogram(_BAND_CHANGE_LIMIT) for _ in layers.aux]
+    descriptions = [spec.name, *(f"{band}_change" for band in layers.aux)]
+    dataset = StatisticWriter.open(path, grid, tile, descriptions, tags)
+    try:
+        lock = threading.Lock()
+        writers = [
+            StatisticWriter(dataset, h, band=i, lock=lock)
+            for i, h in enumerate(histograms, start=1)
+        ]
+        counts = compute_store(
+            [layers.statistic, *layers.aux.values()],
+            writers,
+            [total(flags) for flags in (*masked, *water)],
+            workers,
+        )
+    finally:
+        dataset.close()
+    return timer.perf_counter(), histograms, (counts[: len(masked)], counts[len(masked) :])
+
+
+def _reliability(
+    given: float | None, table: FdrTable, threshold: float | None, source: str, fdr: float
+) -> tuple[float, str]:
+    """The sensor record's reliability and where it came from.
+
+    Default: the false-discovery control of the threshold. With the
+    Benjamini–Hochberg threshold (or the dNBR floor above it) at most a
+    fraction ``fdr`` of the detected pixels is expected to be noise:
+    ``1 - fdr``. With a given threshold, ``1 - q(threshold)``, the estimated
+    false-discovery proportion of pixels beyond it, kept in [0.01, 0.99].
+    """
+    if given is not None:
+        return given, "given"
+    if threshold is None or source != "given":
+        return 1.0 - fdr, f"1 - FDR ({fdr}) of the Benjamini-Hochberg threshold"
+    q = table.q_value(threshold)
+    value = min(max(1.0 - q, 0.01), 0.99)
+    return round(value, 6), f"1 - q-value ({q:.4g}) of the given threshold"
+
+
 def _describe(image: Image, time: datetime) -> dict[str, Any]:
     return {
         "image": image.label,
@@ -419,74 +545,3 @@ def _describe(image: Image, time: datetime) -> dict[str, Any]:
         "files": [str(p) for p in image.files],
         "reprojected": [str(p) for p in image.warped],
     }
-
-
-def _features(
-    components: Sequence[vectorise.Component],
-    grid: Grid,
-    method: str,
-    spec: graph.StatisticSpec,
-    table: FdrTable,
-    null_model: NullModel,
-    threshold: float | None,
-    kind: str,
-    sensor_id: str,
-    interval: tuple[str, str],
-    min_area_m2: float,
-    counts: tuple[int, int],
-    window: int,
-) -> tuple[list[dict[str, Any]], int]:
-    """Observation features of the components at least ``min_area_m2`` large."""
-    transformer = Transformer.from_crs(grid.crs.to_wkt(), "EPSG:4326", always_xy=True)
-    features = []
-    dropped = 0
-    for component in components:
-        polygon = vectorise.to_lonlat(component, grid, transformer)
-        area_m2 = vectorise.shape_facts(polygon).area_m2
-        if area_m2 < min_area_m2:
-            dropped += 1
-            continue
-        core = vectorise.core_lonlat(component, window // 2, grid, transformer)
-        facts = vectorise.shape_facts(core)
-        peak = component.sign * component.peak
-        mean = component.sign * component.total / component.n_pixels
-        q = table.q_value(peak)
-        if kind != "auto":
-            chosen_kind = kind
-        elif method == "dnbr":
-            chosen_kind = "burn_scar"
-        else:
-            chosen_kind = vectorise.shape_kind(facts)
-        attributes: dict[str, Any] = {
-            "method": method,
-            "area_m2": round(area_m2, 1),
-            "core_area_m2": round(facts.area_m2, 1),
-            "length_m": round(facts.length_m, 1),
-            "width_m": round(facts.width_m, 1),
-            "n_pixels": component.n_pixels,
-            "statistic": {
-                "name": spec.name,
-                "unit": spec.unit,
-                "peak": round(peak, 6),
-                "mean": round(mean, 6),
-            },
-            "direction": "increase" if component.sign > 0 else "decrease",
-            "threshold": None if threshold is None else round(threshold, 6),
-            "p_value": float(f"{float(null_model.p_value(peak)):.6g}"),
-            "q_value": float(f"{q:.6g}"),
-            "confidence": round(1.0 - q, 6),
-            "images": {"pre": counts[0], "post": counts[1]},
-        }
-        if method == "dnbr":
-            attributes["severity"] = dnbr_severity(mean)
-        features.append(
-            change_feature(
-                polygon,
-                sensor_id=sensor_id,
-                kind=chosen_kind,
-                time=interval[0],
-                time_end=interval[1],
-                attributes=attributes,
-            )
-        )
-    return features, dropped

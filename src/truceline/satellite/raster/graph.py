@@ -2,10 +2,16 @@
 
 Every input channel is a dask array with the same spatial chunks; the
 statistic is one :func:`dask.array.map_blocks` over all of them (each task
-sees the pre and post values of one chunk only), followed for SAR by one
+sees the pre and post values of one chunk only), followed by one
 :func:`dask.array.map_overlap` for the spatial window, whose halo is the
 window's half-width. Nothing here computes: :mod:`.change` streams the result
 to disk.
+
+Optical runs give more than the statistic (:class:`Layers`), from the same
+reads: for dNBR the change of each band (NIR and SWIR2, which tell a burn from
+other losses of NBR), and, when a green band is given, the pixels that are
+water by the NDWI (McFeeters 1996: ``(green - NIR) / (green + NIR) > 0`` in
+the pre or the post composite), which are left out of the test.
 """
 
 from __future__ import annotations
@@ -18,11 +24,11 @@ import numpy as np
 import numpy.typing as npt
 
 from truceline.satellite.raster import stats
-from truceline.satellite.raster._dask import map_blocks, map_overlap
+from truceline.satellite.raster._dask import map_blocks, map_layers, map_overlap
 from truceline.satellite.raster.images import Image
 from truceline.satellite.raster.io import ChangeConfigError
 
-__all__ = ["StatisticSpec", "optical_statistic", "sar_statistic"]
+__all__ = ["AUX_BANDS", "Layers", "StatisticSpec", "optical_statistic", "sar_statistic"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,34 @@ SPECS: Mapping[str, StatisticSpec] = {
     "ndvi": StatisticSpec("ndvi_loss", "NDVI", False, 4.0),
     "brightness": StatisticSpec("brightness_change_db", "dB", True, 60.0),
 }
+
+#: Per method, the input bands whose change is written beside the statistic
+#: (bands 2, 3, ... of the statistic GeoTIFF, named ``<band>_change``) as the
+#: normalized difference ``(post - pre) / (post + pre)`` of the composites:
+#: unit-free, and a calibration gain becomes a scene-wide offset.
+AUX_BANDS: Mapping[str, tuple[str, ...]] = {"dnbr": ("nir", "swir2")}
+#: NDWI above this is open water (McFeeters 1996).
+NDWI_WATER = 0.0
+
+
+@dataclass(frozen=True)
+class Layers:
+    """The lazy outputs of a run's statistic graph.
+
+    Attributes
+    ----------
+    statistic
+        The per-pixel statistic (float32, NaN = no test).
+    aux
+        Band name -> its change (normalized difference), for :data:`AUX_BANDS`.
+    water
+        1.0 where the NDWI marks water (excluded from the statistic), else 0.0;
+        None without a green band.
+    """
+
+    statistic: da.Array
+    aux: Mapping[str, da.Array]
+    water: da.Array | None
 
 
 def _sar_block(
@@ -159,32 +193,73 @@ def _optical_block(
     names: tuple[str, ...],
     n_pre: int,
     method: str,
+    aux: tuple[str, ...],
+    ndwi: bool,
 ) -> npt.NDArray[np.float32]:
-    """The optical statistic of one chunk; blocks are image by image, channels in ``names``."""
+    """``(1 + len(aux) + 1, rows, cols)``: statistic, band changes, water flag (0/1).
+
+    ``blocks`` are image by image, channels in ``names`` order.
+    """
     per_image = len(names)
-    values = []
-    for start in range(0, len(blocks), per_image):
-        channels = dict(zip(names, blocks[start : start + per_image], strict=True))
-        values.append(_image_index(channels, method))
+    images = [
+        dict(zip(names, blocks[start : start + per_image], strict=True))
+        for start in range(0, len(blocks), per_image)
+    ]
+    values = [_image_index(channels, method) for channels in images]
     pre = stats.mean_over(np.stack(values[:n_pre]))
     post = stats.mean_over(np.stack(values[n_pre:]))
-    if method == "brightness":
-        return stats.brightness_db(pre, post).astype(np.float32)
     # dNBR and NDVI loss: pre minus post, positive where vegetation burned or was lost.
-    return (pre - post).astype(np.float32)
+    statistic = stats.brightness_db(pre, post) if method == "brightness" else pre - post
+
+    def composite(name: str, period: slice) -> npt.NDArray[np.float64]:
+        return stats.mean_over(np.stack([image[name] for image in images[period]]))
+
+    early, late = slice(0, n_pre), slice(n_pre, None)
+    changes = [
+        stats.normalized_difference(composite(band, late), composite(band, early)) for band in aux
+    ]
+    water = np.zeros(statistic.shape, dtype=bool)
+    if ndwi:
+        for period in (early, late):
+            index = stats.normalized_difference(
+                composite("green", period), composite("nir", period)
+            )
+            with np.errstate(invalid="ignore"):
+                water |= index > NDWI_WATER
+    layers = np.stack([statistic, *changes, water.astype(np.float64)])
+    layers[:-1, water] = np.nan
+    return layers.astype(np.float32)
 
 
 def optical_statistic(
     pre: Sequence[Image], post: Sequence[Image], *, method: str, window: int
-) -> da.Array:
-    """dNBR, NDVI loss or brightness change (dB) as a lazy float32 array.
+) -> Layers:
+    """dNBR, NDVI loss or brightness change (dB), with band changes and NDWI water.
 
     Several images per period are averaged (NaN-aware) into a composite before
-    differencing; ``window`` > 1 smooths with a NaN-aware focal mean.
+    differencing; ``window`` > 1 smooths the statistic with a NaN-aware focal
+    mean. With a ``green`` channel, pixels the NDWI calls water in either
+    period get no statistic (NaN).
     """
     names = tuple(sorted(pre[0].channels))
+    aux = AUX_BANDS.get(method, ())
+    ndwi = "green" in names and "nir" in names
     arrays = [image.channels[name] for image in (*pre, *post) for name in names]
-    stat = map_blocks(_optical_block, *arrays, names=names, n_pre=len(pre), method=method)
-    if window <= 1:
-        return stat
-    return map_overlap(stats.focal_mean, stat, window // 2, size=window)
+    stack = map_layers(
+        _optical_block,
+        *arrays,
+        layers=len(aux) + 2,
+        names=names,
+        n_pre=len(pre),
+        method=method,
+        aux=aux,
+        ndwi=ndwi,
+    )
+    stat = stack[0]
+    if window > 1:
+        stat = map_overlap(stats.focal_mean, stat, window // 2, size=window)
+    return Layers(
+        statistic=stat,
+        aux={band: stack[1 + i] for i, band in enumerate(aux)},
+        water=stack[-1] if ndwi else None,
+    )

@@ -9,7 +9,8 @@ file per band: ``{"nir": B5.tif, "swir2": B7.tif}``; on the command line
   (``bands={"vv": 1, "vh": 2}``; by default every band, named by its
   description or ``band<i>``);
 * ``dnbr``: roles ``nir`` and ``swir2``; ``ndvi``: ``nir`` and ``red``;
-  ``brightness``: the selected bands (default: all), averaged.
+  ``brightness``: the selected bands (default: all), averaged. ``dnbr`` and
+  ``ndvi`` also take an optional ``green`` band (for the NDWI water test).
 
 A role is found through ``bands`` (a 1-based index or a band description) or
 else by a band described exactly like the role (case-insensitive). Every image
@@ -44,10 +45,12 @@ from truceline.satellite.raster.io import (
 __all__ = [
     "METHODS",
     "OPTICAL_ROLES",
+    "OPTIONAL_ROLES",
     "Image",
     "ImageInput",
     "choose_method",
     "load_images",
+    "water_flags",
 ]
 
 #: One acquisition: a GeoTIFF, or band role -> single-band GeoTIFF.
@@ -59,6 +62,11 @@ METHODS = ("log_ratio", "pwtt", "dnbr", "ndvi", "brightness")
 OPTICAL_ROLES: Mapping[str, tuple[str, ...]] = {
     "dnbr": ("nir", "swir2"),
     "ndvi": ("nir", "red"),
+}
+#: Bands an optical index uses when they are given (``green``: NDWI water test).
+OPTIONAL_ROLES: Mapping[str, tuple[str, ...]] = {
+    "dnbr": ("green",),
+    "ndvi": ("green",),
 }
 
 
@@ -120,9 +128,10 @@ def _channel_bands(
     bands: Mapping[str, int | str] | None,
 ) -> dict[str, tuple[RasterInfo, int]]:
     """Channel name -> (file, 1-based band) for one image under ``method``."""
+    needed = OPTICAL_ROLES.get(method)
+    optional = OPTIONAL_ROLES.get(method, ())
     if not isinstance(entry, str | Path):
         files = {role.lower(): infos[Path(path)] for role, path in entry.items()}
-        needed = OPTICAL_ROLES.get(method)
         if needed:
             missing = [r for r in needed if r not in files]
             if missing:
@@ -130,12 +139,17 @@ def _channel_bands(
                     f"{method} needs band files for {', '.join(needed)}; "
                     f"{', '.join(missing)} not given in {dict(entry)}"
                 )
-            return {role: (files[role], 1) for role in needed}
+            chosen = [*needed, *(r for r in optional if r in files)]
+            return {role: (files[role], 1) for role in chosen}
         return {role: (info, 1) for role, info in files.items()}
     info = infos[Path(entry)]
-    needed = OPTICAL_ROLES.get(method)
     if needed:
-        return {role: (info, _role_band(info, role, bands)) for role in needed}
+        found = {role: (info, _role_band(info, role, bands)) for role in needed}
+        described = {d.strip().lower() for d in info.descriptions}
+        for role in optional:
+            if (bands and role in bands) or role in described:
+                found[role] = (info, _role_band(info, role, bands))
+        return found
     if bands:
         return {name.lower(): (info, resolve_band(info, ref, name)) for name, ref in bands.items()}
     return {
@@ -313,3 +327,23 @@ def inspect_all(entries: Sequence[ImageInput], masks: Sequence[Path]) -> dict[Pa
 def first_path(entry: ImageInput) -> Path:
     """The first file of an image (its grid is the default target grid)."""
     return _entry_paths(entry)[0]
+
+
+def water_flags(
+    path: Path, infos: Mapping[Path, RasterInfo], grid: Grid, *, reproject: bool, chunk: int
+) -> da.Array:
+    """A water mask raster read onto ``grid``: True where band 1 is non-zero.
+
+    The mask's nodata and the area outside it are *not* water (unknown there:
+    those pixels stay in the test). Warping is nearest-neighbour.
+
+    Raises
+    ------
+    RasterInputError
+        When the mask is off the grid and ``reproject`` is false.
+    """
+    info = infos[Path(path)]
+    warp = check_grid(info, grid, reproject=reproject)
+    values = mask_array(info, grid, warp=warp, chunk=chunk)
+    flags: da.Array = (values != 0) & ~da.isnan(values)
+    return flags

@@ -18,7 +18,7 @@ import json
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -66,24 +66,41 @@ def tile_size(chunk: int) -> int:
 
 
 class StatisticWriter:
-    """A ``__setitem__`` target writing float32 chunks into an open GeoTIFF."""
+    """A ``__setitem__`` target writing float32 chunks into one band of an open GeoTIFF.
 
-    def __init__(self, dataset: Any, histogram: Histogram) -> None:
+    Several writers (one per band) share the dataset and its lock: GDAL
+    datasets are not safe for concurrent writes.
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        histogram: Histogram,
+        band: int = 1,
+        lock: threading.Lock | None = None,
+    ) -> None:
         self._dataset = dataset
         self._histogram = histogram
-        self._lock = threading.Lock()
+        self._band = band
+        self._lock = lock or threading.Lock()
 
     @staticmethod
-    def open(path: Path, grid: Grid, tile: int, description: str, tags: Mapping[str, str]) -> Any:
+    def open(
+        path: Path,
+        grid: Grid,
+        tile: int,
+        descriptions: Sequence[str],
+        tags: Mapping[str, str],
+    ) -> Any:
         """Create the (tiled, DEFLATE with the floating-point predictor, float32, NaN
-        nodata) GeoTIFF on ``grid``."""
+        nodata) GeoTIFF on ``grid``, one band per description (band 1: the statistic)."""
         dataset = rasterio.open(
             path,
             "w",
             driver="GTiff",
             width=grid.width,
             height=grid.height,
-            count=1,
+            count=len(descriptions),
             dtype="float32",
             crs=grid.crs,
             transform=grid.transform,
@@ -94,9 +111,12 @@ class StatisticWriter:
             compress="deflate",
             zlevel=1,  # a z-score field is mostly noise: level 1 packs it as well, 2x faster
             predictor=3,
+            # one band after another: band 1 (the statistic) reads back as fast as alone
+            interleave="band",
             BIGTIFF="IF_SAFER",
         )
-        dataset.set_band_description(1, description)
+        for band, description in enumerate(descriptions, start=1):
+            dataset.set_band_description(band, description)
         dataset.update_tags(**tags)
         return dataset
 
@@ -105,7 +125,7 @@ class StatisticWriter:
         counts = self._histogram.block_counts(block)
         window = Window(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
         with self._lock:
-            self._dataset.write(np.asarray(block, dtype=np.float32), 1, window=window)
+            self._dataset.write(np.asarray(block, dtype=np.float32), self._band, window=window)
             self._histogram.add(counts)
 
 
@@ -150,12 +170,25 @@ def change_feature(
     }
 
 
-def sensor_feature(sensor_id: str) -> dict[str, Any]:
-    """The ``sensor`` record of the change detector, so the file ingests on its own."""
+def sensor_feature(sensor_id: str, reliability: float) -> dict[str, Any]:
+    """The ``sensor`` record of the change detector, so the file ingests on its own.
+
+    Parameters
+    ----------
+    sensor_id
+        Its id.
+    reliability
+        Prior probability that one of its change observations is real, in (0, 1).
+    """
     return {
         "type": "Feature",
         "geometry": None,
-        "properties": {"record": "sensor", "id": sensor_id, "modality": "satellite"},
+        "properties": {
+            "record": "sensor",
+            "id": sensor_id,
+            "modality": "satellite",
+            "reliability": reliability,
+        },
     }
 
 

@@ -11,12 +11,17 @@ are merged with every fragment of the same sign they touch (an edge or a
 corner: 8-connectivity) through a union-find, their counts and sums added and
 their polygons unioned. The result does not depend on the tile size.
 
+Extra bands of the statistic GeoTIFF (the band changes of an optical run)
+are summed over each component as it is found, so the mean change of every
+band over a region is known without a second pass.
+
 Each finished component is mapped to the raster CRS by the grid's affine
 transform and to WGS 84 (lon, lat); its area is geodesic on the WGS 84
-ellipsoid (:meth:`pyproj.Geod.geometry_area_perimeter`), and its length and
-width are those of the minimum rotated rectangle in a local metric frame
-(equirectangular about the centroid: errors well under 1 % for the sizes that
-matter here), which decides the shape-based kind (:func:`shape_kind`).
+ellipsoid (:meth:`pyproj.Geod.geometry_area_perimeter`). Its length and width
+for the shape-based kind (:func:`shape_kind`) come from its second moments
+(:mod:`.shape`); :func:`shape_facts` gives those of the minimum rotated
+rectangle of a lon/lat polygon in a local metric frame (equirectangular about
+the centroid: errors well under 1 % for the sizes that matter here).
 """
 
 from __future__ import annotations
@@ -45,7 +50,6 @@ from truceline.satellite.raster.io import Grid
 __all__ = [
     "Component",
     "ShapeFacts",
-    "core_lonlat",
     "find_components",
     "shape_facts",
     "shape_kind",
@@ -83,6 +87,9 @@ class Component:
         Largest ``sign * statistic`` in the region.
     row, col
         Top-left corner of its bounding box (for a stable order).
+    aux_total, aux_count
+        Per extra band of the statistic file (band 2 on): the sum of its finite
+        values over the region and how many there are.
     """
 
     sign: int
@@ -92,6 +99,8 @@ class Component:
     peak: float
     row: int
     col: int
+    aux_total: tuple[float, ...] = ()
+    aux_count: tuple[int, ...] = ()
 
     def merged(self, other: Component) -> Component:
         """The union of two fragments of one region."""
@@ -103,7 +112,14 @@ class Component:
             max(self.peak, other.peak),
             min(self.row, other.row),
             min(self.col, other.col),
+            tuple(a + b for a, b in zip(self.aux_total, other.aux_total, strict=True)),
+            tuple(a + b for a, b in zip(self.aux_count, other.aux_count, strict=True)),
         )
+
+    def aux_mean(self, index: int) -> float:
+        """Mean of extra band ``index`` (0 = band 2) over the region; NaN if none is finite."""
+        count = self.aux_count[index]
+        return self.aux_total[index] / count if count else float("nan")
 
 
 def _tile_components(
@@ -113,8 +129,12 @@ def _tile_components(
     row_off: int,
     col_off: int,
     inner: tuple[bool, bool, bool, bool],
+    aux: npt.NDArray[np.float32] | None = None,
 ) -> Iterator[tuple[Component, bool]]:
-    """Components of one tile and whether each touches an inner tile edge."""
+    """Components of one tile and whether each touches an inner tile edge.
+
+    ``aux`` (``(bands, rows, cols)``) are the tile's extra bands, summed per component.
+    """
     values = sign * data.astype(np.float64)
     with np.errstate(invalid="ignore"):
         beyond = values >= threshold
@@ -128,6 +148,14 @@ def _tile_components(
     peaks = np.full(count + 1, -np.inf)
     np.maximum.at(peaks, members, picked)
     peaks = peaks[1:]
+    aux_totals: list[npt.NDArray[np.float64]] = []
+    aux_counts: list[npt.NDArray[np.intp]] = []
+    for layer in aux if aux is not None else ():
+        picked_aux = layer[beyond].astype(np.float64)
+        finite = np.isfinite(picked_aux)
+        weighted = np.bincount(members[finite], weights=picked_aux[finite], minlength=count + 1)
+        aux_totals.append(weighted[1:].astype(np.float64))
+        aux_counts.append(np.bincount(members[finite], minlength=count + 1)[1:])
     boxes = ndimage.find_objects(labels)
     top, bottom, left, right = inner
     edge_labels: set[int] = set()
@@ -159,6 +187,8 @@ def _tile_components(
             float(peaks[label - 1]),
             row_off + int(box[0].start),
             col_off + int(box[1].start),
+            tuple(float(t[label - 1]) for t in aux_totals),
+            tuple(int(c[label - 1]) for c in aux_counts),
         )
         yield component, label in edge_labels
 
@@ -189,7 +219,7 @@ def _merge_fragments(fragments: list[Component]) -> list[Component]:
 
 
 def find_components(
-    statistic: Path, threshold: float, *, two_sided: bool, tile: int
+    statistic: Path, threshold: float, *, two_sided: bool, tile: int, aux_bands: int = 0
 ) -> list[Component]:
     """Every region of ``statistic`` (band 1) at or beyond ``threshold``, in a stable order.
 
@@ -204,6 +234,8 @@ def find_components(
         Whether to look for decreases too.
     tile
         Tile edge in pixels (memory: a few arrays of ``tile²`` values).
+    aux_bands
+        Number of extra bands (2, 3, ...) to sum over each region.
     """
     signs = (1, -1) if two_sided else (1,)
     done: list[Component] = []
@@ -213,11 +245,13 @@ def find_components(
         for row_off in range(0, height, tile):
             for col_off in range(0, width, tile):
                 rows, cols = min(tile, height - row_off), min(tile, width - col_off)
-                data = src.read(1, window=Window(col_off, row_off, cols, rows))
+                window = Window(col_off, row_off, cols, rows)
+                data = src.read(1, window=window)
+                aux = src.read(list(range(2, 2 + aux_bands)), window=window) if aux_bands else None
                 inner = (row_off > 0, row_off + rows < height, col_off > 0, col_off + cols < width)
                 for sign in signs:
                     for component, open_edge in _tile_components(
-                        data, sign, threshold, row_off, col_off, inner
+                        data, sign, threshold, row_off, col_off, inner, aux
                     ):
                         (fragments if open_edge else done).append(component)
     done.extend(_merge_fragments(fragments))
@@ -257,23 +291,6 @@ def to_lonlat(component: Component, grid: Grid, transformer: Transformer) -> Pol
     polygon = _single_polygon(component.geometry).simplify(0.0, preserve_topology=True)
     result: Polygon = _pixels_to_lonlat(polygon, grid, transformer)
     return result
-
-
-def core_lonlat(
-    component: Component, blur_px: int, grid: Grid, transformer: Transformer
-) -> Polygon | MultiPolygon:
-    """The component shrunk by ``blur_px`` pixels, in lon/lat: the change without the blur.
-
-    A spatial window of half-width r spreads a change by r pixels on every
-    side of it; eroding the detected region by r recovers the changed area's
-    size and shape. A region too thin to survive the erosion is its own core.
-    """
-    geometry = component.geometry
-    if blur_px > 0:
-        eroded = geometry.buffer(-float(blur_px), join_style="mitre")
-        if not eroded.is_empty and eroded.area > 0:
-            geometry = eroded
-    return _pixels_to_lonlat(geometry, grid, transformer)
 
 
 def _pixels_to_lonlat(geometry: Any, grid: Grid, transformer: Transformer) -> Any:
