@@ -92,6 +92,22 @@ def test_flagged_days_ingest_as_observations_and_zone_index(
     # the disengagement zone straddles the burning column: far above a normal day
     near = [r for r in rows if r["zone"] == "disengagement"]
     assert near and sum(r["detections"] for r in near) > 3 * sum(r["expected"] for r in near)
+    # the same period with the disengagement zone excluded: nothing flagged inside it
+    code, stdout, stderr = invoke(
+        "satellite", "score", "--model", str(model), str(war), "--from", "2023-03-01",
+        "--to", "2023-03-31", "--agreement", str(agreement), "--exclude-zone", "disengagement",
+        "--json",
+    )  # fmt: skip
+    assert code == 0, stderr
+    records = json.loads(stdout)
+    war_column = [r for r in records if abs(r["lon"] - 30.75) < 0.01]
+    assert war_column and all(r["excluded"] == "exclusion" for r in war_column)
+    assert not any(r["flagged"] for r in war_column)
+    code, _, stderr = invoke(
+        "satellite", "score", "--model", str(model), str(war), "--agreement", str(agreement),
+        "--exclude-zone", "nowhere",
+    )  # fmt: skip
+    assert code == 2 and "no such zone" in stderr
 
 
 def test_bad_input_is_named_and_nothing_is_written(

@@ -176,16 +176,23 @@ def score_command(
         typer.Option(help="Write flagged cell-days as ingestable observations GeoJSON here."),
     ] = None,
     agreement: Annotated[
-        Path | None, typer.Option(help="Agreement YAML: write its zones' daily activity index.")
+        Path | None,
+        typer.Option(help="Agreement YAML, for --zone-index and --exclude-zone."),
     ] = None,
+    exclude_zone: Annotated[
+        list[str],
+        typer.Option(
+            help="Never flag cells of this agreement zone (repeatable).", show_default=False
+        ),
+    ] = [],  # noqa: B006
     zone_index: Annotated[
         Path | None, typer.Option(help="File for the per-zone daily index (needs --agreement).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print records as JSON.")] = False,
 ) -> None:
     """Score fire cell-days against the baseline: probability, flag, conflict probability."""
-    if (agreement is None) != (zone_index is None):
-        raise fail("--agreement and --zone-index go together", 2)
+    if agreement is None and (zone_index is not None or exclude_zone):
+        raise fail("--zone-index and --exclude-zone need --agreement", 2)
     first_day, last_day = _day(first, "--from"), _day(last, "--to")
     if first_day is not None and last_day is not None and last_day < first_day:
         raise fail(f"--to {last} is before --from {first}", 2)
@@ -201,9 +208,17 @@ def score_command(
             loaded = load_agreement(agreement)
         except TrucelineError as exc:
             raise fail(str(exc)) from None
+    exclusions = _exclusions(exclude)
+    for zone_id in exclude_zone if loaded is not None else []:
+        if zone_id not in loaded.zone_ids:
+            known = ", ".join(loaded.zone_ids)
+            raise fail(
+                f"--exclude-zone {zone_id!r}: no such zone in {agreement} (known: {known})", 2
+            )
+        exclusions.append(Exclusion(loaded.zone_geometry(zone_id), name=f"zone:{zone_id}"))
     points = _points(files)
     try:
-        result = score_excess(model, points, first_day, last_day, _exclusions(exclude))
+        result = score_excess(model, points, first_day, last_day, exclusions)
     except (TrucelineError, ValueError) as exc:
         raise fail(str(exc)) from None
     if observations is not None:
