@@ -209,13 +209,14 @@ def score_command(
         except TrucelineError as exc:
             raise fail(str(exc)) from None
     exclusions = _exclusions(exclude)
-    for zone_id in exclude_zone if loaded is not None else []:
-        if zone_id not in loaded.zone_ids:
-            known = ", ".join(loaded.zone_ids)
-            raise fail(
-                f"--exclude-zone {zone_id!r}: no such zone in {agreement} (known: {known})", 2
-            )
-        exclusions.append(Exclusion(loaded.zone_geometry(zone_id), name=f"zone:{zone_id}"))
+    if loaded is not None:
+        for zone_id in exclude_zone:
+            if zone_id not in loaded.zone_ids:
+                known = ", ".join(loaded.zone_ids)
+                raise fail(
+                    f"--exclude-zone {zone_id!r}: no such zone in {agreement} (known: {known})", 2
+                )
+            exclusions.append(Exclusion(loaded.zone_geometry(zone_id), name=f"zone:{zone_id}"))
     points = _points(files)
     try:
         result = score_excess(model, points, first_day, last_day, exclusions)
