@@ -12,6 +12,7 @@ import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.errors import NotGeoreferencedWarning
+from rasterio.features import rasterize
 
 T_PRE = datetime(2026, 5, 1, 8, 30, tzinfo=UTC)
 T_POST = datetime(2026, 6, 1, 8, 30, tzinfo=UTC)
@@ -77,3 +78,52 @@ def burn(nir: np.ndarray, swir2: np.ndarray, rows: slice, cols: slice) -> None:
 def grid_transform(pixel_m: float = 10.0, origin: tuple[float, float] = ORIGIN) -> Affine:
     """North-up transform with ``pixel_m`` pixels and upper-left corner ``origin``."""
     return Affine(pixel_m, 0.0, origin[0], 0.0, -pixel_m, origin[1])
+
+
+def write_sar_gain_stack(
+    directory: Path,
+    gain_db: np.ndarray,
+    *,
+    n_pre: int = 6,
+    n_post: int = 6,
+    looks: float = 4.4,
+    seed: int = 0,
+) -> tuple[list[Path], list[Path]]:
+    """A SAR stack (linear power, one band) whose post images change by ``gain_db``.
+
+    Each pixel has a fixed mean backscatter (-12 dB ± 2 dB) times independent
+    ``looks``-look gamma speckle per image; ``gain_db`` (rows, cols) is applied
+    to every post image. Returns the pre and post files.
+    """
+    rng = np.random.default_rng(seed)
+    mean = 10.0 ** ((-12.0 + 2.0 * rng.standard_normal(gain_db.shape)) / 10.0)
+    factor = 10.0 ** (gain_db / 10.0)
+    directory.mkdir(parents=True, exist_ok=True)
+    files: dict[str, list[Path]] = {"pre": [], "post": []}
+    for index in range(n_pre + n_post):
+        period = "pre" if index < n_pre else "post"
+        values = mean * rng.gamma(looks, 1.0 / looks, gain_db.shape)
+        if period == "post":
+            values = values * factor
+        when = T_PRE + (T_POST - T_PRE) * (index / (n_pre + n_post - 1))
+        path = directory / f"s1_{index:02d}.tif"
+        tags = {"ACQUISITION_TIME": when.isoformat()}
+        files[period].append(write_tif(path, values.astype(np.float32), tags=tags))
+    return files["pre"], files["post"]
+
+
+def coverage(geometry: Any, shape: tuple[int, int], supersample: int = 5) -> np.ndarray:
+    """Fraction of each 10 m pixel (grid from ORIGIN) covered by ``geometry`` (UTM metres)."""
+    rows, cols = shape
+    fine = rasterize(
+        [geometry],
+        out_shape=(rows * supersample, cols * supersample),
+        transform=grid_transform(10.0 / supersample),
+    )
+    return fine.reshape(rows, supersample, cols, supersample).mean(axis=(1, 3))
+
+
+def change_db(fraction: np.ndarray, gain_db: float) -> np.ndarray:
+    """Backscatter change (dB) of pixels of which ``fraction`` changes by ``gain_db``."""
+    factor = 1.0 - fraction + fraction * 10.0 ** (gain_db / 10.0)
+    return np.asarray(10.0 * np.log10(factor))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from satellite.raster.raster_testkit import burn, noisy, optical_scene, write_tif
+from satellite.raster.raster_testkit import burn, grid_transform, noisy, optical_scene, write_tif
 from truceline.cli import app
 from truceline.satellite.raster.synthetic import SyntheticStack, write_sar_stack
 
@@ -78,12 +78,38 @@ def test_band_files_and_kind_override(tmp_path: Path) -> None:
     assert code == 0, output
     assert "dnbr: 1 change(s) above 0.3 dNBR (given)" in output
     features = json.loads((tmp_path / "out" / "observations.geojson").read_text())["features"]
+    # With a given threshold the prior is 1 - q(threshold), at most 0.99.
     assert features[0]["properties"] == {
-        "record": "sensor", "id": "s2-tile-36UXA", "modality": "satellite"
+        "record": "sensor", "id": "s2-tile-36UXA", "modality": "satellite", "reliability": 0.99
     }  # fmt: skip
     assert features[1]["properties"]["kind"] == "surface_change"
     assert features[1]["properties"]["time"] == "2026-05-01T08:00:00Z"
     assert features[1]["properties"]["time_end"] == "2026-05-20T08:00:00Z"
+
+
+def test_reliability_and_water_mask_options(stack: SyntheticStack, tmp_path: Path) -> None:
+    water = np.zeros((128, 128), dtype=np.uint8)
+    water[:, :32] = 1  # a reservoir along the west edge
+    # on the synthetic stack's grid (10 m pixels from (500000, 5300000))
+    mask = write_tif(tmp_path / "water.tif", water, transform=grid_transform(10.0, (5e5, 5.3e6)))
+    out = tmp_path / "out"
+    code, output = invoke(
+        "satellite", "change", *_images(stack), "--out", str(out),
+        "--reliability", "0.8", "--water-mask", str(mask), "--json",
+    )  # fmt: skip
+    assert code == 0, output
+    summary = json.loads(output)
+    assert (summary["reliability"], summary["reliability_source"]) == (0.8, "given")
+    assert summary["water_fraction"] == pytest.approx(0.25)
+    assert summary["water_from"] == ["mask"]
+    sensor = json.loads((out / "observations.geojson").read_text())["features"][0]
+    assert sensor["properties"]["reliability"] == 0.8
+    code, output = invoke(
+        "satellite", "change", *_images(stack), "--out", str(tmp_path / "bad"),
+        "--reliability", "1.5",
+    )  # fmt: skip
+    assert code == 2
+    assert "reliability must be in (0, 1), got 1.5" in output
 
 
 def test_no_crs_is_a_data_error_naming_the_file(stack: SyntheticStack, tmp_path: Path) -> None:
@@ -104,6 +130,7 @@ def test_no_crs_is_a_data_error_naming_the_file(stack: SyntheticStack, tmp_path:
         (["--band", "vv"], "--band 'vv': expected NAME=INDEX"),
         (["--pre-time", "2026-05-01 08:00"], "has no UTC offset"),
         (["--mask-pre", "nowhere.tif"], "nowhere.tif: no such file"),
+        (["--water-mask", "nowhere.tif"], "nowhere.tif: no such file"),
     ],
 )
 def test_usage_errors_exit_2(

@@ -4,7 +4,7 @@ SAR backscatter: the log-ratio of a pair and the pixel-wise Welch t-test
 (PWTT) of pre/post stacks, across polarisations and orbits. Optical: dNBR
 (burn scars), NDVI loss and brightness change. Inputs are read lazily in
 chunks (dask) and may be larger than memory; significant change becomes
-``observations/1`` polygons with area, statistic and confidence. See
+``observations/1`` polygons with area, shape, kind, statistic and confidence. See
 ``docs/satellite-change.md``.
 
 * :mod:`.io` — inspecting GeoTIFFs, grids, windowed and warped reads, times.
@@ -13,6 +13,9 @@ chunks (dask) and may be larger than memory; significant change becomes
 * :mod:`.graph` — the lazy dask statistic.
 * :mod:`.null` — scene histogram, null model, FDR threshold, q-values.
 * :mod:`.vectorise` — thresholded regions -> polygons, merged across tiles.
+* :mod:`.shape` — a region's length, width and core area from its moments.
+* :mod:`.kinds` — a region's kind (sign, shape, burn signature), minimum sizes.
+* :mod:`.regions` — regions -> observation features.
 * :mod:`.outputs` — the GeoTIFF writer, GeoJSON features, atomic publication.
 * :mod:`.change` — :func:`run_change`, the pipeline.
 """

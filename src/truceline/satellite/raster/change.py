@@ -26,7 +26,6 @@ import dataclasses
 import json
 import math
 import os
-import threading
 import time as timer
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,16 +39,15 @@ import numpy as np
 from truceline.model.timeutil import format_utc
 from truceline.model.vocab import ACTIVITY_KINDS
 from truceline.satellite.raster import graph, images, kinds, vectorise
-from truceline.satellite.raster._dask import compute_store, total
 from truceline.satellite.raster.images import Image, ImageInput
-from truceline.satellite.raster.io import ChangeConfigError, Grid, RasterInputError, target_grid
-from truceline.satellite.raster.null import FdrTable, Histogram, fit_null
+from truceline.satellite.raster.io import ChangeConfigError, RasterInputError, target_grid
+from truceline.satellite.raster.null import FdrTable, fit_null, reliability_prior
 from truceline.satellite.raster.outputs import (
-    StatisticWriter,
     feature_collection,
     sensor_feature,
     staging,
     tile_size,
+    write_statistic,
 )
 from truceline.satellite.raster.regions import RegionRules, region_features
 from truceline.satellite.raster.stats import log_ratio_sigma
@@ -63,8 +61,6 @@ DEFAULT_LOOKS = 4.4
 STATISTIC_FILE = "statistic.tif"
 OBSERVATIONS_FILE = "observations.geojson"
 SUMMARY_FILE = "summary.json"
-#: Half-range of the histograms of band changes ((post - pre) / (post + pre) is in [-1, 1]).
-_BAND_CHANGE_LIMIT = 1.0
 
 
 @dataclass(frozen=True)
@@ -351,7 +347,7 @@ def run_change(
     )
     with staging(Path(out_dir)) as temp:
         stat_path = temp / STATISTIC_FILE
-        computed_at, histograms, reductions = _write_statistic(
+        computed_at, histograms, reductions = write_statistic(
             stat_path,
             layers,
             spec,
@@ -404,7 +400,7 @@ def run_change(
             interval=interval,
             counts=(len(pre_images), len(post_images)),
         )
-        prior, prior_source = _reliability(reliability, table, used, source, fdr)
+        prior, prior_source = reliability_prior(reliability, table, used, source, fdr)
         (temp / OBSERVATIONS_FILE).write_text(
             feature_collection([sensor_feature(sensor_id, prior), *features]), encoding="utf-8"
         )
@@ -476,64 +472,6 @@ def _without(image: Image, water: da.Array) -> Image:
         name: da.where(water, np.float32(np.nan), array) for name, array in image.channels.items()
     }
     return dataclasses.replace(image, channels=channels)
-
-
-def _write_statistic(
-    path: Path,
-    layers: graph.Layers,
-    spec: graph.StatisticSpec,
-    grid: Grid,
-    tile: int,
-    tags: Mapping[str, str],
-    *,
-    masked: Sequence[da.Array],
-    water: Sequence[da.Array],
-    workers: int,
-) -> tuple[float, list[Histogram], tuple[list[Any], list[Any]]]:
-    """Compute and write the statistic (band 1) and band changes (2, ...) in one pass.
-
-    Returns the time it finished (``perf_counter``), the histogram of each band
-    and the per-image masked counts and the water counts.
-    """
-    histograms = [Histogram(spec.histogram_limit)]
-    histograms += [Histogram(_BAND_CHANGE_LIMIT) for _ in layers.aux]
-    descriptions = [spec.name, *(f"{band}_change" for band in layers.aux)]
-    dataset = StatisticWriter.open(path, grid, tile, descriptions, tags)
-    try:
-        lock = threading.Lock()
-        writers = [
-            StatisticWriter(dataset, h, band=i, lock=lock)
-            for i, h in enumerate(histograms, start=1)
-        ]
-        counts = compute_store(
-            [layers.statistic, *layers.aux.values()],
-            writers,
-            [total(flags) for flags in (*masked, *water)],
-            workers,
-        )
-    finally:
-        dataset.close()
-    return timer.perf_counter(), histograms, (counts[: len(masked)], counts[len(masked) :])
-
-
-def _reliability(
-    given: float | None, table: FdrTable, threshold: float | None, source: str, fdr: float
-) -> tuple[float, str]:
-    """The sensor record's reliability and where it came from.
-
-    Default: the false-discovery control of the threshold. With the
-    Benjamini–Hochberg threshold (or the dNBR floor above it) at most a
-    fraction ``fdr`` of the detected pixels is expected to be noise:
-    ``1 - fdr``. With a given threshold, ``1 - q(threshold)``, the estimated
-    false-discovery proportion of pixels beyond it, kept in [0.01, 0.99].
-    """
-    if given is not None:
-        return given, "given"
-    if threshold is None or source != "given":
-        return 1.0 - fdr, f"1 - FDR ({fdr}) of the Benjamini-Hochberg threshold"
-    q = table.q_value(threshold)
-    value = min(max(1.0 - q, 0.01), 0.99)
-    return round(value, 6), f"1 - q-value ({q:.4g}) of the given threshold"
 
 
 def _describe(image: Image, time: datetime) -> dict[str, Any]:

@@ -15,7 +15,9 @@ From it:
   pixels at least as extreme as t — the default detection threshold;
 * **q-values**: ``q(x) = min over t <= x of N · p(t) / C(t)``, the estimated
   fraction of false alarms among all scene pixels at least as extreme as x.
-  A change polygon's confidence is ``1 - q(peak)``.
+  A change polygon's confidence is ``1 - q(peak)``;
+* the detector's **reliability** (:func:`reliability_prior`): ``1 - FDR`` of
+  the Benjamini–Hochberg threshold, or ``1 - q`` of a given one.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-__all__ = ["FdrTable", "Histogram", "NullModel", "fit_null"]
+__all__ = ["FdrTable", "Histogram", "NullModel", "fit_null", "reliability_prior"]
 
 _MAD_TO_SIGMA = 1.4826
 
@@ -229,3 +231,38 @@ class FdrTable:
         beyond = self.extreme[index + 1] if index + 1 < self.extreme.size else 0.0
         own = self.total * float(self.null.p_value(value)) / max(beyond, 1.0)
         return float(min(1.0, self.running_min[index], own))
+
+
+def reliability_prior(
+    given: float | None, table: FdrTable, threshold: float | None, source: str, fdr: float
+) -> tuple[float, str]:
+    """The detector's reliability (for its sensor record) and where it came from.
+
+    Parameters
+    ----------
+    given
+        A reliability chosen by the user (returned as is), or None.
+    table
+        The scene's Benjamini–Hochberg quantities.
+    threshold
+        The threshold used (None: nothing passed).
+    source
+        Where it came from: ``"given"`` for a user's threshold.
+    fdr
+        The run's false-discovery rate.
+
+    Notes
+    -----
+    Default: the false-discovery control of the threshold. With the
+    Benjamini–Hochberg threshold (or the dNBR floor above it) at most a
+    fraction ``fdr`` of the detected pixels is expected to be noise:
+    ``1 - fdr``. With a given threshold, ``1 - q(threshold)``, the estimated
+    false-discovery proportion of pixels beyond it, kept in [0.01, 0.99].
+    """
+    if given is not None:
+        return given, "given"
+    if threshold is None or source != "given":
+        return 1.0 - fdr, f"1 - FDR ({fdr}) of the Benjamini-Hochberg threshold"
+    q = table.q_value(threshold)
+    value = min(max(1.0 - q, 0.01), 0.99)
+    return round(value, 6), f"1 - q-value ({q:.4g}) of the given threshold"

@@ -3,7 +3,8 @@
 * :class:`StatisticWriter` — the target of :func:`dask.array.store`: each
   computed chunk is written into a tiled, compressed float32 GeoTIFF as it
   arrives (windowed writes under a lock) and counted into the scene histogram,
-  so the statistic is never whole in memory.
+  so the statistic is never whole in memory; :func:`write_statistic` runs it
+  for the statistic and the band changes in one pass.
 * :func:`change_feature` / :func:`sensor_feature` — ``observations/1`` GeoJSON
   features (``docs/observation-formats.md``).
 * :func:`staging` — every output is first written into a hidden temporary
@@ -18,11 +19,13 @@ import json
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import dask.array as da
 import numpy as np
 import numpy.typing as npt
 import rasterio
@@ -31,6 +34,8 @@ from rasterio.windows import Window
 from shapely.geometry import Polygon
 from shapely.geometry.polygon import orient
 
+from truceline.satellite.raster._dask import compute_store, total
+from truceline.satellite.raster.graph import Layers, StatisticSpec
 from truceline.satellite.raster.io import ChangeConfigError, Grid
 from truceline.satellite.raster.null import Histogram
 
@@ -41,7 +46,11 @@ __all__ = [
     "sensor_feature",
     "staging",
     "tile_size",
+    "write_statistic",
 ]
+
+#: Half-range of the histograms of band changes ((post - pre) / (post + pre) is in [-1, 1]).
+BAND_CHANGE_LIMIT = 1.0
 
 #: Severity classes of dNBR (USGS FIREMON; Key & Benson 2006), lower bounds.
 DNBR_SEVERITY = (
@@ -127,6 +136,62 @@ class StatisticWriter:
         with self._lock:
             self._dataset.write(np.asarray(block, dtype=np.float32), self._band, window=window)
             self._histogram.add(counts)
+
+
+def write_statistic(
+    path: Path,
+    layers: Layers,
+    spec: StatisticSpec,
+    grid: Grid,
+    tile: int,
+    tags: Mapping[str, str],
+    *,
+    masked: Sequence[da.Array],
+    water: Sequence[da.Array],
+    workers: int,
+) -> tuple[float, list[Histogram], tuple[list[Any], list[Any]]]:
+    """Compute and write the statistic (band 1) and band changes (2, ...) in one pass.
+
+    Parameters
+    ----------
+    path
+        The GeoTIFF to write.
+    layers
+        The lazy statistic and band changes.
+    spec
+        The statistic's name and histogram range.
+    grid, tile, tags
+        Its grid, tile edge (pixels) and metadata tags.
+    masked, water
+        Per-image cloud flags and water flags, counted in the same pass.
+    workers
+        Threads.
+
+    Returns
+    -------
+    tuple
+        The time it finished (``time.perf_counter``), the histogram of each
+        band, and the masked counts (per image) and the water counts.
+    """
+    histograms = [Histogram(spec.histogram_limit)]
+    histograms += [Histogram(BAND_CHANGE_LIMIT) for _ in layers.aux]
+    descriptions = [spec.name, *(f"{band}_change" for band in layers.aux)]
+    dataset = StatisticWriter.open(path, grid, tile, descriptions, tags)
+    try:
+        lock = threading.Lock()
+        writers = [
+            StatisticWriter(dataset, h, band=i, lock=lock)
+            for i, h in enumerate(histograms, start=1)
+        ]
+        counts = compute_store(
+            [layers.statistic, *layers.aux.values()],
+            writers,
+            [total(flags) for flags in (*masked, *water)],
+            workers,
+        )
+    finally:
+        dataset.close()
+    return time.perf_counter(), histograms, (counts[: len(masked)], counts[len(masked) :])
 
 
 def _exterior(polygon: Polygon) -> list[list[float]]:

@@ -7,25 +7,29 @@ back by r pixels (erosion) wipes out a line one or two pixels wide running at
 an angle (nothing of its staircase outline survives), so the shape is measured
 on the *full* region instead and the blur is taken off afterwards:
 
-1. The region's area moments (it is a union of whole pixels, so they are exact,
-   from its pixel-edge outline) give its centroid and covariance matrix; the
-   covariance is carried into a local metric frame (east, north in metres) by
-   the grid's pixel -> metres Jacobian at the centroid.
-2. Its principal axes give the detected length and width,
-   ``sqrt(12 * lambda)`` for the eigenvalues lambda: exactly the sides for a
-   filled rectangle at any angle, 0.87 times the diameter for a disc.
-3. The blur is subtracted along each axis: an r-pixel square dilates a shape
-   by ``2 r (|p_col . u| + |p_row . u|)`` along a unit direction ``u`` (its
-   support function; ``p_col``, ``p_row`` the metric steps of one pixel), i.e.
-   by 2r pixels along the grid and 2 sqrt(2) r on the diagonal. What is left is
-   at least one pixel.
-4. The core area is the detected area scaled by (core length x core width) /
-   (detected length x detected width).
+1. The region's area moments (it is a union of whole pixels, so they are
+   exact, from its pixel-edge outline) give its centroid and covariance in
+   pixel units, where the window is a square.
+2. Its principal axes give the detected length and width, ``sqrt(12 lambda)``
+   for the eigenvalues lambda: exactly the sides of a filled rectangle at any
+   angle, 0.87 times the diameter of a disc.
+3. The blur is subtracted: ``2r`` pixels from the length (the square's width
+   along any direction, in moment terms), and from the width the square's
+   support width across the long axis, ``2r (|cos t| + |sin t|)`` for a long
+   axis at angle t to the grid — 2r along the grid, 2.83r on the diagonal,
+   exact for a band of any width. A compact region has no defined axis, so
+   that correction is weighted by the region's anisotropy
+   ``(lambda1 - lambda2) / (lambda1 + lambda2)``: 2r for a square or a disc,
+   the full support width for a line. What is left is at least one pixel.
+4. Lengths go to metres through the grid's pixel -> metres Jacobian at the
+   centroid (geodesic lengths and azimuths of one column and one row step on
+   the WGS 84 ellipsoid); the core area is the detected area scaled by
+   (core length x core width) / (detected length x detected width).
 
-For a 1-2 pixel wide trench 150-400 m long at any angle, the length stays
-within a pixel or two of the truth and the width within about a pixel, so
-the elongation (length / width) is large; a 3 x 3 pixel change detected
-through a 3 x 3 window as 5 x 5 pixels comes back 3 x 3.
+For a trench 1-2 pixels wide and 150-400 m long at any angle the length stays
+within about 15 % of the truth and the width within about a pixel, so the
+elongation is large; a 3 x 3 pixel change detected through a 3 x 3 window as
+5 x 5 pixels comes back 3 x 3.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import shapely
-from pyproj import Transformer
+from pyproj import Geod, Transformer
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.polygon import orient
 
@@ -45,8 +49,7 @@ from truceline.satellite.raster.io import Grid
 
 __all__ = ["RegionShape", "area_moments", "region_shape"]
 
-_M_PER_DEG_LAT = 110_574.0
-_M_PER_DEG_LON_EQ = 111_320.0
+_GEOD = Geod(ellps="WGS84")
 
 
 @dataclass(frozen=True)
@@ -132,10 +135,10 @@ def _jacobian(
     a, b, c, d, e, f = tuple(grid.transform)[:6]
     lon, lat = transformer.transform(a * cols + b * rows + c, d * cols + e * rows + f)
     lon, lat = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
-    kx = _M_PER_DEG_LON_EQ * math.cos(math.radians(float(lat[0])))
-    east = (lon - lon[0]) * kx
-    north = (lat - lat[0]) * _M_PER_DEG_LAT
-    return np.array([[east[1], east[2]], [north[1], north[2]]])
+    azimuth, _, distance = _GEOD.inv(lon[[0, 0]], lat[[0, 0]], lon[1:], lat[1:])
+    radians = np.radians(np.asarray(azimuth, dtype=np.float64))
+    metres = np.asarray(distance, dtype=np.float64)
+    return np.array([metres * np.sin(radians), metres * np.cos(radians)])
 
 
 def region_shape(
@@ -156,27 +159,31 @@ def region_shape(
     area_m2
         The region's (geodesic) area, m².
     """
-    _, centre, cov_px = area_moments(geometry)
+    _, centre, cov = area_moments(geometry)
+    values, vectors = np.linalg.eigh(cov)  # ascending
+    small, large = (max(float(v), 0.0) for v in values)
+    axes = [vectors[:, 1], vectors[:, 0]]  # long, short (pixel units: column, row)
+    detected = [math.sqrt(12.0 * large), math.sqrt(12.0 * small)]
+    anisotropy = (large - small) / (large + small) if large > 0 else 0.0
+    support = float(np.abs(axes[0]).sum())  # |cos t| + |sin t| of the long axis
+    across = 2.0 * blur_px * (1.0 + anisotropy * (support - 1.0))
+    core = [max(detected[0] - 2.0 * blur_px, 1.0), max(detected[1] - across, 1.0)]
     jac = _jacobian(grid, transformer, float(centre[0]), float(centre[1]))
-    cov_m = jac @ cov_px @ jac.T
-    values, vectors = np.linalg.eigh(cov_m)  # ascending
-    detected = np.sqrt(12.0 * np.clip(values[::-1], 0.0, None))  # long, short
-    axes = vectors[:, ::-1].T  # unit vectors (east, north), long first
-    pixel_m = math.sqrt(abs(float(np.linalg.det(jac))))
-    spread = [2.0 * blur_px * float(np.abs(jac.T @ axis).sum()) for axis in axes]
-    core = [max(float(d) - s, pixel_m) for d, s in zip(detected, spread, strict=True)]
-    long_axis = axes[0]
-    if core[1] > core[0]:  # the blur came off the long axis more: the short one is longer
-        core.reverse()
-        long_axis = axes[1]
-    box = float(detected[0] * detected[1])
+    metres = [float(np.hypot(*(jac @ axis))) for axis in axes]  # per pixel along each axis
+    core_m = [c * m for c, m in zip(core, metres, strict=True)]
+    detected_m = [d * m for d, m in zip(detected, metres, strict=True)]
+    long_axis = jac @ axes[0]
+    if core_m[1] > core_m[0]:  # the short axis came out longer once the blur was off
+        core_m.reverse()
+        long_axis = jac @ axes[1]
+    box = detected[0] * detected[1]
     core_area = area_m2 if box <= 0 else min(area_m2, area_m2 * core[0] * core[1] / box)
     azimuth = math.degrees(math.atan2(float(long_axis[0]), float(long_axis[1]))) % 180.0
     return RegionShape(
-        length_m=core[0],
-        width_m=core[1],
+        length_m=core_m[0],
+        width_m=core_m[1],
         core_area_m2=core_area,
         azimuth_deg=azimuth,
-        detected_length_m=float(detected[0]),
-        detected_width_m=float(detected[1]),
+        detected_length_m=detected_m[0],
+        detected_width_m=detected_m[1],
     )
