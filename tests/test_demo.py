@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
+import pytest
 from rich.console import Console
 
 from truceline.demo import _array_files, _change_files, _field_files, run_demo
 from truceline.ingest.array import ingest_array
 from truceline.ingest.pipeline import ingest_file
 from truceline.runs import add_agreement, execute_run
+from truceline.simulate.families import get_family
 from truceline.workspace import Workspace
 
 
@@ -37,3 +41,43 @@ def test_ingest_order_does_not_change_findings(tmp_path: Path) -> None:
     assert outcome.root_hash != reference.outcome.root_hash  # a different log...
     assert outcome.findings_digest == reference.outcome.findings_digest  # ...same findings
     assert outcome.events_digest == reference.outcome.events_digest
+
+
+def _score_file(out: Path) -> dict[str, Any]:
+    score: dict[str, Any] = json.loads((out / "score.json").read_text(encoding="utf-8"))
+    return score
+
+
+def test_quiet_week_demo_finds_no_violation_and_scores_events(tmp_path: Path) -> None:
+    result = run_demo(tmp_path, tmp_path / "home", seed=2, days=1, family="quiet-week",
+                      console=Console(quiet=True))  # fmt: skip
+    score = _score_file(tmp_path)
+    assert score == result.score
+    assert score["scenario"] == {"seed": 2, "days": 1, "family": "quiet-week"}
+    truth = json.loads((tmp_path / "scenario" / "truth.json").read_text(encoding="utf-8"))
+    events = score["events"]
+    assert events["true"] == len(truth["events"]) and events["found"] == len(result.outcome.events)
+    assert events["matched"] <= min(events["found"], events["true"])
+    assert events["matched"] > 0  # hot spots of burns and flares at least
+    assert score["gospa"]["truth_states"] == events["locatable"]
+    assert score["violations"]["true"] == 0 and score["escalations"]["true"] == 0
+    # the quiet week's acceptance: nothing found, nothing escalated
+    assert score["violations"]["found"] == 0, score["false_positives"]
+    assert score["targets"]["escalations"]["met"], score["escalations"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", ["default", "dense-shelling", "quiet-week"])
+def test_every_family_runs_through_the_demo(family: str, tmp_path: Path) -> None:
+    result = run_demo(tmp_path, tmp_path / "home", seed=1, family=family,
+                      console=Console(quiet=True))  # fmt: skip
+    score = _score_file(tmp_path)
+    truth = json.loads((tmp_path / "scenario" / "truth.json").read_text(encoding="utf-8"))
+    assert score["scenario"]["family"] == truth["family"] == family
+    assert score["scenario"]["days"] == get_family(family).days
+    assert score["violations"]["true"] == len(truth["violations"])
+    assert score["escalations"]["true"] == len(truth["escalations"])
+    assert score["events"]["found"] == len(result.outcome.events)
+    assert score["targets"]["escalations"]["met"], score["escalations"]
+    if family == "quiet-week":
+        assert score["violations"]["found"] == 0, score["false_positives"]

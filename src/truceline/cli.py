@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from truceline import _cli_adjudication
 from truceline.model.errors import TrucelineError
 from truceline.model.timeutil import parse_utc
 from truceline.satellite.cli import satellite_app
@@ -64,9 +65,13 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+#: Seconds a command waits for the log's lock held by another process (e.g. run --follow).
+LOCK_WAIT_S = 10.0
+
+
 def _open(home: Path | None) -> Workspace:
     try:
-        return Workspace(resolve_home(home))
+        return Workspace(resolve_home(home), wait_s=LOCK_WAIT_S)
     except TrucelineError as exc:
         raise _fail(str(exc)) from None
 
@@ -326,6 +331,31 @@ def run(
         Path | None, typer.Option(help="JSON file of fusion parameters (see FusionConfig).")
     ] = None,
     as_json: JsonOption = False,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow",
+            help="Keep running: update events, findings and escalations as observations "
+            "are ingested (by another process), recording each change as a live run.",
+        ),
+    ] = False,
+    poll_interval: Annotated[
+        float, typer.Option(help="With --follow: seconds between looks at the log.", min=0.01)
+    ] = 1.0,
+    once: Annotated[
+        bool, typer.Option("--once", help="With --follow: one pass, then exit.")
+    ] = False,
+    until_idle: Annotated[
+        bool,
+        typer.Option(
+            "--until-idle",
+            help="With --follow: exit once nothing new arrived for --idle-timeout seconds.",
+        ),
+    ] = False,
+    idle_timeout: Annotated[
+        float | None,
+        typer.Option(help="With --until-idle: idle seconds [default: 2 x poll interval]."),
+    ] = None,
 ) -> None:
     """Fuse all observations into events and judge them against the agreement."""
     from truceline.fusion import FusionConfig
@@ -337,6 +367,13 @@ def run(
             fusion_config = FusionConfig.from_dict(json.loads(config.read_text())["fusion"])
         except (OSError, ValueError, KeyError) as exc:
             raise _fail(f"{config}: {exc}") from None
+    if follow:
+        _run_follow(
+            home, agreement, fusion_config, poll_interval, once, until_idle, idle_timeout, as_json
+        )
+        return
+    if once or until_idle:
+        raise _fail("--once and --until-idle go with --follow", 2)
     with _open(home) as workspace, console.status("fusing and judging"):
         if agreement is not None:
             add_agreement(workspace, agreement)
@@ -361,6 +398,94 @@ def run(
         out.print_json(data=summary)
     else:
         for key, value in summary.items():
+            out.print(f"{key:26s} {value}")
+
+
+def _run_follow(
+    home: Path | None,
+    agreement: Path | None,
+    config: Any,
+    poll_s: float,
+    once: bool,
+    until_idle: bool,
+    idle_s: float | None,
+    as_json: bool,
+) -> None:
+    """``run --follow``: the live loop of :mod:`truceline.follow`, one line per change."""
+    from truceline.follow import follow
+    from truceline.live import Update
+    from truceline.runs import add_agreement
+
+    home_dir = resolve_home(home)
+    if agreement is not None:
+        with _open(home) as workspace:
+            add_agreement(workspace, agreement)
+
+    def report(update: Update) -> None:
+        if not (update.changed or update.observations):
+            return
+        record = {
+            "log_size": update.log_size,
+            "observations": update.observations,
+            "events_added": len(update.events_added),
+            "events_removed": len(update.events_removed),
+            "findings_added": [f.id for f in update.findings_added],
+            "findings_removed": update.findings_removed,
+            "versions": [
+                {k: v for k, v in version.to_dict().items() if k != "record"}
+                for version in update.versions
+            ],
+            "escalations": update.escalations,
+            "run_id": update.run_id,
+            "elapsed_ms": round(update.elapsed_s * 1e3, 1),
+        }
+        if as_json:
+            sys.stdout.write(json.dumps(record, sort_keys=True) + "\n")
+            sys.stdout.flush()
+            return
+        versions = ", ".join(f"{v.change} {v.lineage[:12]}… v{v.version}" for v in update.versions)
+        out.print(
+            f"log {update.log_size}: +{update.observations} observations, events "
+            f"+{len(update.events_added)}/-{len(update.events_removed)}, findings "
+            f"+{len(update.findings_added)}/-{len(update.findings_removed)}"
+            + (f" [{versions}]" if versions else "")
+            + (
+                f" escalations: {', '.join(e[:12] for e in update.escalations)}"
+                if update.escalations
+                else ""
+            ),
+            highlight=False,
+        )
+
+    try:
+        summary = follow(
+            home_dir,
+            config,
+            poll_s=poll_s,
+            once=once,
+            until_idle=until_idle,
+            idle_s=idle_s,
+            lock_wait_s=LOCK_WAIT_S,
+            on_update=report,
+        )
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]")
+        raise typer.Exit(130) from None
+    except TrucelineError as exc:
+        raise _fail(str(exc)) from None
+    final = {
+        "passes": summary.passes,
+        "updates": summary.updates,
+        "observations": summary.observations,
+        "log_size": summary.log_size,
+        "events_digest": summary.events_digest,
+        "findings_digest": summary.findings_digest,
+        "interrupted": summary.interrupted,
+    }
+    if as_json:
+        sys.stdout.write(json.dumps({"summary": final}, sort_keys=True) + "\n")
+    else:
+        for key, value in final.items():
             out.print(f"{key:26s} {value}")
 
 
@@ -427,14 +552,28 @@ def findings(
     bbox: BBoxOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The current run's findings (suspected violations)."""
+    """The current run's findings (suspected violations), with their latest review."""
+    from truceline.review import reviews
+
     query = _query(since, until, bbox)
     with _open(home) as workspace:
         records = [f.to_record() for f in workspace.store.findings(query)]
+        ruled = reviews(workspace.store)
+    for record in records:
+        record["review_status"] = ruled.get(record["id"])
     _print_records(
         records,
         as_json,
-        ("time", "rule_id", "severity", "confidence", "side", "escalation_level", "id"),
+        (
+            "time",
+            "rule_id",
+            "severity",
+            "confidence",
+            "side",
+            "escalation_level",
+            "review_status",
+            "id",
+        ),
     )
 
 
@@ -475,17 +614,46 @@ def report(
         out.print(str(path))
 
 
+def _check_family(name: str) -> str:
+    """Option callback: a known scenario family, else a usage error (exit 2) naming them."""
+    from truceline.simulate.families import UnknownFamilyError, get_family
+
+    try:
+        return get_family(name).name
+    except UnknownFamilyError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _family_help() -> str:
+    from truceline.simulate.families import family_help
+
+    return f"Scenario family ({family_help()})."
+
+
+ScenarioOption = Annotated[
+    str, typer.Option("--scenario", help=_family_help(), callback=_check_family)
+]
+DaysOption = Annotated[
+    int | None,
+    typer.Option(help="Days of activity [default: the scenario family's own length]."),
+]
+
+
 @app.command()
 def simulate(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the scenario to.")],
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    days: Annotated[int, typer.Option(help="Days of activity.")] = 3,
+    days: DaysOption = None,
+    scenario: ScenarioOption = "default",
     home: HomeOption = None,
 ) -> None:
     """Write a simulated ceasefire scenario in field formats, with truth.json."""
     from truceline.simulate import simulate_scenario
 
-    summary = simulate_scenario(out_dir, seed=seed, days=days)
+    try:
+        summary = simulate_scenario(out_dir, seed=seed, days=days, family=scenario)
+    except ValueError as exc:
+        raise _fail(str(exc), code=2) from None
     out.print(f"scenario written to {out_dir}: {summary}")
 
 
@@ -493,7 +661,8 @@ def simulate(
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("demo-out"),
     seed: Annotated[int, typer.Option(help="Scenario seed.")] = 0,
-    days: Annotated[int, typer.Option(help="Days of activity.")] = 3,
+    days: DaysOption = None,
+    scenario: ScenarioOption = "default",
     home: HomeOption = None,
 ) -> None:
     """Simulate, ingest, run and report in one go, then score against the truth."""
@@ -501,10 +670,14 @@ def demo(
 
     home_dir = home if home is not None else out_dir / "home"
     try:
-        result = run_demo(out_dir, home_dir, seed=seed, days=days, console=console)
+        result = run_demo(out_dir, home_dir, seed=seed, days=days, family=scenario, console=console)
     except TrucelineError as exc:
         raise _fail(str(exc)) from None
     out.print(result.summary_table())
+
+
+# review, escalations and verify-run live in their own module
+_cli_adjudication.register(app)
 
 
 def main() -> None:

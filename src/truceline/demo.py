@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from truceline.evaluation.score import score_findings
+from truceline.evaluation.scorecard import score_run
 from truceline.ingest.array import ingest_array
 from truceline.ingest.pipeline import IngestResult, ingest_file
 from truceline.reporting import write_run_report
@@ -32,6 +32,7 @@ from truceline.runs import RunOutcome, add_agreement, execute_run, top_levels
 from truceline.satellite.raster import ChangeRun, run_change
 from truceline.satellite.raster.io import acquisition_time, inspect_raster
 from truceline.simulate import simulate_scenario
+from truceline.simulate.families import DEFAULT_FAMILY, get_family
 from truceline.simulate.satellite_raster import OPTICAL_BANDS, STACK_DIR
 from truceline.simulate.scenario import DEFAULT_START
 from truceline.workspace import Workspace
@@ -89,6 +90,23 @@ class DemoResult:
             f"{violations['true']} / {violations['found']} / {violations['matched']}",
         )
         table.add_row("precision / recall", f"{violations['precision']} / {violations['recall']}")
+        events = self.score.get("events")
+        if events is not None:
+            table.add_row(
+                "events matched / found / locatable true",
+                f"{events['matched']} / {events['found']} / {events['locatable']}",
+            )
+            table.add_row(
+                "event precision / recall / F1",
+                f"{events['precision']} / {events['recall']} / {events['f1']}",
+            )
+        gospa = self.score.get("gospa")
+        if gospa is not None:
+            table.add_row(
+                f"GOSPA (c {gospa['c_m']:.0f} m): missed / false / mean error m",
+                f"{gospa['missed_count']} / {gospa['false_count']} / "
+                f"{gospa['mean_localisation_m']}",
+            )
         errors = self.score["location_error_m"]
         table.add_row("location error median / p90 (m)", f"{errors['median']} / {errors['p90']}")
         escalations = self.score["escalations"]
@@ -176,7 +194,9 @@ def detect_changes(scenario: Path, out_dir: Path, start: datetime) -> dict[str, 
     the baseline; later ones are compared with it. Each SAR relative orbit is
     its own stack and run (another viewing geometry, independent speckle), so
     a change both orbits see has two independent sources. Optical images are
-    read with their cloud masks (``<stem>_CLOUDMASK.tif``, non-zero excluded).
+    read with their cloud masks (``<stem>_CLOUDMASK.tif``, non-zero excluded)
+    and their green band, which turns on the detector's NDWI water test (NBR
+    of dark water is noise).
 
     Returns
     -------
@@ -208,7 +228,7 @@ def detect_changes(scenario: Path, out_dir: Path, start: datetime) -> dict[str, 
             out_dir / "optical",
             method="dnbr",
             sensor_id="sentinel-2b:dnbr",
-            bands=dict(zip(("nir", "swir2"), OPTICAL_BANDS, strict=True)),
+            bands=dict(zip(("green", "nir", "swir2"), OPTICAL_BANDS, strict=True)),
             masks_pre=_cloud_masks(pre),
             masks_post=_cloud_masks(post),
         )
@@ -225,10 +245,18 @@ def run_demo(
     home: Path,
     *,
     seed: int = 0,
-    days: int = 3,
+    days: int | None = None,
+    family: str = DEFAULT_FAMILY,
     console: Console | None = None,
 ) -> DemoResult:
-    """Run the whole pipeline on a simulated scenario and score it."""
+    """Run the whole pipeline on a simulated scenario and score it.
+
+    ``family`` names the scenario family
+    (:data:`truceline.simulate.families.FAMILIES`); ``days`` defaults to the
+    family's own length. The score (:func:`truceline.evaluation.score_run`)
+    is written to ``out_dir/score.json``.
+    """
+    days = get_family(family).days if days is None else days
     console = console or Console(stderr=True)
     timings: dict[str, float] = {}
     scenario = out_dir / "scenario"
@@ -242,7 +270,7 @@ def run_demo(
     with progress:
         task = progress.add_task("simulate", total=1)
         start = time.perf_counter()
-        simulate_scenario(scenario, seed=seed, days=days, start=DEFAULT_START)
+        simulate_scenario(scenario, seed=seed, days=days, start=DEFAULT_START, family=family)
         progress.advance(task)
         timings["simulate"] = time.perf_counter() - start
 
@@ -286,8 +314,12 @@ def run_demo(
 
     truth = json.loads((scenario / "truth.json").read_text(encoding="utf-8"))
     top = sorted(set(levels.values()))
-    score = score_findings(truth, outcome.findings, escalation_level=top[-1] if top else "attack")
-    score["scenario"] = {"seed": seed, "days": days}
+    start = time.perf_counter()
+    score = score_run(
+        truth, outcome.events, outcome.findings, escalation_level=top[-1] if top else "attack"
+    )
+    timings["score"] = time.perf_counter() - start
+    score["scenario"] = {"seed": seed, "days": days, "family": family}
     score["run"] = {
         "run_id": outcome.run_id,
         "events": len(outcome.events),

@@ -13,10 +13,11 @@ store loses nothing: the next open projects the missing entries.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from types import TracebackType
 
-from truceline.evidence.log import EvidenceLog
+from truceline.evidence.log import EvidenceLog, LogBusyError
 from truceline.store.sqlite import SQLiteStore
 
 __all__ = ["DEFAULT_HOME", "Workspace", "resolve_home"]
@@ -39,12 +40,23 @@ class Workspace:
     ----------
     home
         The home directory (created if missing).
+    wait_s
+        How long to wait for the log's writer lock when another process (an
+        ingest, ``run --follow``) holds it, seconds; 0 fails at once.
     """
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, wait_s: float = 0.0) -> None:
         self.home = home
         home.mkdir(parents=True, exist_ok=True)
-        self.log = EvidenceLog(home / "log")
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                self.log = EvidenceLog(home / "log")
+                break
+            except LogBusyError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
         try:
             self.store = SQLiteStore(self.store_path)
             self.catch_up()

@@ -168,3 +168,20 @@ def test_public_names() -> None:
     for name in package.__all__:
         assert getattr(package, name) is not None
     assert sorted(package.__all__) == package.__all__
+
+
+def test_drawn_bands_are_valid_polygons_on_winding_lines() -> None:
+    """Buffered, clipped and reprojected bands used to self-intersect on some lines."""
+    import numpy as np
+    import shapely
+
+    from truceline.agreement import agreement_from_dict, demo_agreement_dict
+    from truceline.simulate.geography import build_geography
+
+    for seed in (20, 22, 26):  # lines that produced self-intersecting 50/70 km bands
+        geo = build_geography(np.random.default_rng(seed))
+        agreement = agreement_from_dict(demo_agreement_dict(geo.line.geometry))
+        for zone_id in agreement.zone_ids:
+            drawn = agreement.zone_geometry(zone_id)
+            assert drawn.is_valid, (seed, zone_id, shapely.is_valid_reason(drawn))
+            assert drawn.geom_type in {"Polygon", "MultiPolygon"} and drawn.area > 0

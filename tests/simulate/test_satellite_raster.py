@@ -27,13 +27,16 @@ from truceline.model import parse_utc
 from truceline.simulate.background import add_background
 from truceline.simulate.geography import build_geography
 from truceline.simulate.hostile import add_hostilities
+from truceline.simulate.satellite_landcover import B3, B8, B12
 from truceline.simulate.satellite_raster import (
+    OPTICAL_BANDS,
     SAR_LOOKS,
     SAR_ORBITS,
     SIZE_PX,
     plan_stacks,
     write_stacks,
 )
+from truceline.simulate.satellite_scene import BURN_FACTORS, CRATER_APRON, CRATER_DIAMETER_M
 from truceline.simulate.world import World, child_rng
 
 Mask = npt.NDArray[np.bool_]
@@ -133,7 +136,7 @@ def test_optical_pair_and_cloud_mask(
     images = []
     for relative in optical["files"]:
         with rasterio.open(scenario_dir / relative) as src:
-            assert src.descriptions == ("B8", "B12") and src.crs.to_string() == stacks["crs"]
+            assert src.descriptions == OPTICAL_BANDS and src.crs.to_string() == stacks["crs"]
             assert src.transform == Affine(*stacks["transform"])
             images.append(src.read().astype(float))
     for image in images:
@@ -146,14 +149,19 @@ def test_optical_pair_and_cloud_mask(
     cloudy = images[0 if optical["cloudy"] == "before" else 1]
     clear = images[1 if optical["cloudy"] == "before" else 0]
     core = mask == 1
-    # cumulus is bright in both bands; its shadow darkens the ground
-    assert cloudy[1][core].mean() > clear[1][core].mean() + 0.05
-    assert cloudy[0][mask == 2].mean() < clear[0][mask == 2].mean()
+    # cumulus is bright in every band; its shadow darkens the ground
+    for band in (B3, B8, B12):
+        assert cloudy[band][core].mean() > clear[band][core].mean() + 0.05
+    assert cloudy[B8][mask == 2].mean() < clear[B8][mask == 2].mean()
+
+
+def _index(image: npt.NDArray[np.float64], a: int, b: int) -> Any:
+    """Normalized difference ``(a - b) / (a + b)`` of two bands of ``image``."""
+    return (image[a] - image[b]) / (image[a] + image[b])
 
 
 def _dnbr(before: npt.NDArray[np.float64], after: npt.NDArray[np.float64]) -> Any:
-    nbr = [(img[0] - img[1]) / (img[0] + img[1]) for img in (before, after)]
-    return nbr[0] - nbr[1]
+    return _index(before, B8, B12) - _index(after, B8, B12)
 
 
 def test_changes_appear_where_and_when_the_truth_says(
@@ -190,8 +198,42 @@ def test_changes_appear_where_and_when_the_truth_says(
     assert np.median(dnbr[burn_px]) == pytest.approx(burn["dnbr"], abs=0.08)
     with rasterio.open(scenario_dir / stacks["optical"]["cloud_mask"]) as src:
         clear = src.read(1) == 0
-    bright = np.minimum(before[0], after[0]) > 0.1  # water's NBR is all noise
+    bright = np.minimum(before[B8], after[B8]) > 0.1  # water's NBR is all noise
     assert abs(np.median(dnbr[unchanged & clear & bright])) < 0.03
+
+
+def test_burn_darkens_nir_and_brightens_swir2_by_the_truth_factors(
+    scenario_dir: Path, stacks: dict[str, Any], to_utm: Transformer
+) -> None:
+    """Char and ash: NIR down, SWIR2 up; the truth's factors and dNBR are the images'."""
+    (burn,) = _changes(stacks, "burn_scar")
+    factors = burn["band_factors"]
+    assert list(factors) == list(OPTICAL_BANDS)
+    for band, (low, high) in zip(OPTICAL_BANDS, zip(*BURN_FACTORS, strict=True), strict=True):
+        assert min(low, high) <= factors[band] <= max(low, high)
+    assert factors["B8"] < 0.65 and factors["B12"] > 1.15
+    before, after = (_read(scenario_dir, f) for f in stacks["optical"]["files"])
+    inside = _inside(_utm(burn["polygon"], to_utm).buffer(-20.0), stacks)
+    assert inside.sum() > 50
+    for index, band in enumerate(OPTICAL_BANDS):
+        ratio = np.median(after[index][inside] / before[index][inside])
+        assert ratio == pytest.approx(factors[band], rel=0.07), band  # 1.5 % gain errors
+    assert np.median(_dnbr(before, after)[inside]) == pytest.approx(burn["dnbr"], abs=0.05)
+
+
+def test_only_water_is_greener_than_near_infrared(
+    scenario_dir: Path, stacks: dict[str, Any]
+) -> None:
+    """NDWI = (B3 - B8) / (B3 + B8) > 0 on the pond and nowhere else in clear sky."""
+    with rasterio.open(scenario_dir / stacks["optical"]["cloud_mask"]) as src:
+        clear = src.read(1) == 0
+    for relative in stacks["optical"]["files"]:
+        image = _read(scenario_dir, relative)
+        ndwi = _index(image, B3, B8)
+        water = image[B8] < 0.05  # open water is black in the near infrared
+        assert water.sum() > 20, "seed 0 has a pond"
+        assert np.all(ndwi[water] > 0.1)
+        assert np.all(ndwi[clear & ~water] < 0.0)
 
 
 def test_speckle_is_gamma_with_the_sensor_looks(
@@ -233,11 +275,15 @@ def test_truth_links_each_change_to_what_made_it(
         assert impact["kind"] == "impact" and impact["violation"] and not crater["violation"]
         assert crater["party"] == impact["party"] != crater["side"]
         assert impact["time"] <= crater["time"] <= impact["time_end"]
+        # the apron (a 16-gon) is 2-3 crater diameters of the impact's weapon across
+        low, high = CRATER_DIAMETER_M.get(impact["weapon_class"], (5.0, 10.0))
+        across = 2.0 * np.sqrt(crater["area_m2"] / (8.0 * np.sin(np.pi / 8.0)))
+        assert CRATER_APRON[0] * low * 0.99 <= across <= CRATER_APRON[1] * high * 1.01
     (burn,) = _changes(stacks, "burn_scar")
     fire = events[burn["truth_event"]]
     assert fire["kind"] == "thermal_anomaly" and fire["benign_reason"] == "agricultural_burning"
     assert abs(fire["lon"] - burn["lon"]) < 1e-4 and abs(fire["lat"] - burn["lat"]) < 1e-4
-    assert 0.3 <= burn["dnbr"] <= 0.7 and 2e4 <= burn["area_m2"] <= 1.2e5
+    assert 0.25 <= burn["dnbr"] <= 0.7 and 2e4 <= burn["area_m2"] <= 1.2e5
     for change in stacks["changes"]:
         assert change["violation"] is (change["kind"] == "earthworks")
         for orbit, interval in change["sar_intervals"].items():
@@ -286,20 +332,62 @@ def truth_trench(truth: dict[str, Any]) -> dict[str, Any]:
     return trench
 
 
+@pytest.fixture(scope="module")
+def change_dir(
+    scenario_dir: Path, truth: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The demo's change detection run on the stacks; its parent directory."""
+    from truceline.demo import CHANGE_DIR, detect_changes
+
+    out = tmp_path_factory.mktemp("change")
+    runs = detect_changes(scenario_dir, out / CHANGE_DIR, parse_utc(truth["start"]))
+    assert sorted(runs) == ["optical", "sar-R043", "sar-R138"]
+    return out
+
+
+def _observations(path: Path) -> list[dict[str, Any]]:
+    features = json.loads(path.read_text(encoding="utf-8"))["features"]
+    return [f for f in features if f["properties"]["record"] == "observation"]
+
+
+def test_optical_change_detection_leaves_out_water_and_finds_the_burn(
+    scenario_dir: Path, stacks: dict[str, Any], change_dir: Path, to_utm: Transformer
+) -> None:
+    """The green band turns on the detector's NDWI test: no change is reported on the pond."""
+    from truceline.demo import CHANGE_DIR
+
+    run = change_dir / CHANGE_DIR / "optical"
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    assert summary["water_from"] == ["ndwi"]
+    before = _read(scenario_dir, stacks["optical"]["files"][0])
+    water = before[B8] < 0.05
+    assert summary["water_fraction"] == pytest.approx(water.mean(), abs=2e-4)
+    observations = _observations(run / "observations.geojson")
+    for feature in observations:
+        outline = _utm(feature["geometry"], to_utm)
+        assert not water[_inside(outline, stacks)].any(), feature["properties"]["attributes"]
+    (burn,) = _changes(stacks, "burn_scar")
+    scar = _utm(burn["polygon"], to_utm)
+    kinds = [
+        f["properties"]["kind"]
+        for f in observations
+        if _utm(f["geometry"], to_utm).intersects(scar)
+    ]
+    assert kinds == ["burn_scar"]
+
+
 def test_trench_in_the_disengagement_zone_becomes_a_finding(
-    scenario_dir: Path, truth: dict[str, Any], tmp_path: Path
+    scenario_dir: Path, truth: dict[str, Any], change_dir: Path, tmp_path: Path
 ) -> None:
     """Stacks -> change detection -> ingest -> fusion -> the no-fortification rule."""
-    from truceline.demo import _change_files, detect_changes
+    from truceline.demo import _change_files
     from truceline.ingest.pipeline import ingest_file
     from truceline.runs import add_agreement, execute_run
     from truceline.workspace import Workspace
 
-    runs = detect_changes(scenario_dir, tmp_path / "satellite-change", parse_utc(truth["start"]))
-    assert sorted(runs) == ["optical", "sar-R043", "sar-R138"]
     with Workspace(tmp_path / "home") as workspace:
         add_agreement(workspace, scenario_dir / "agreement.yaml")
-        for path in _change_files(tmp_path):
+        for path in _change_files(change_dir):
             ingest_file(workspace, path)
         outcome = execute_run(workspace)
     fortifications = [f for f in outcome.findings if f.rule_id == "no-fortification"]

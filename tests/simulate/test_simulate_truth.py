@@ -29,6 +29,7 @@ BENIGN_REASONS = {
     "beyond_withdrawal_band",
     "in_storage_site",
     "not_restricted",
+    "ploughing",
 }
 
 

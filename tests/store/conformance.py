@@ -131,6 +131,25 @@ class StoreConformance:
         assert store.coverage(Query(since=T0 + timedelta(hours=2))) == []
         assert store.coverage(Query(bbox=BBox(30, 30, 31, 31))) == []
 
+    def test_observation_refs(self, store: Store) -> None:
+        observations = make_observations()
+        ids = load(store, observations)
+        refs = store.observation_refs([ids[2], ids[0], "unknown"])
+        assert refs == {ids[0]: (0, observations[0]), ids[2]: (2, observations[2])}
+
+    def test_escalations_and_reviews(self, store: Store) -> None:
+        alert = {"key": "k" * 64, "level": "attack", "finding": {"id": "f" * 64}, "run_id": "r"}
+        _, escalation = make_entry("escalation", alert)
+        ruling = {"finding_id": "f" * 64, "status": "verified", "by": "alice", "note": None}
+        _, first = make_entry("review", ruling)
+        _, second = make_entry("review", {**ruling, "status": "dismissed"})
+        store.add_batch(end_seq=3, other_entries=[(0, escalation), (1, first), (2, second)])
+        (logged,) = store.escalations()
+        assert logged["seq"] == 0 and logged["body"] == alert
+        assert [r["body"]["status"] for r in store.reviews()] == ["verified", "dismissed"]
+        assert [r["seq"] for r in store.reviews(before_seq=2)] == [1]
+        assert store.counts()["reviews"] == 2 and store.counts()["escalations"] == 1
+
     def test_results_are_replaced(self, store: Store) -> None:
         first = make_event()
         store.replace_results("run1", [first], [make_finding(first)])

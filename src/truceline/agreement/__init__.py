@@ -1,7 +1,9 @@
 """The ceasefire agreement as data: file format, zones, rules and adjudication.
 
 Load a versioned agreement file with :func:`load_agreement` (or list its problems
-with :func:`check_agreement`), then judge fused events with :func:`adjudicate`.
+with :func:`check_agreement`), then judge fused events with :func:`adjudicate` and
+add the agreement's pattern findings with :func:`with_patterns`. Escalation
+records of top-level findings are built by :mod:`truceline.agreement.escalation`.
 The format is documented in ``docs/agreement.md``.
 """
 
@@ -10,6 +12,7 @@ from truceline.agreement.adjudicate import (
     agreement_in_force,
     escalation_level,
     escalation_recipients,
+    policy_level,
 )
 from truceline.agreement.demo import demo_agreement_dict, write_demo_agreement
 from truceline.agreement.issues import AgreementError, AgreementIssue
@@ -21,6 +24,7 @@ from truceline.agreement.load import (
     load_agreement,
 )
 from truceline.agreement.model import Agreement
+from truceline.agreement.patterns import is_pattern_finding, judge_patterns, with_patterns
 from truceline.agreement.schema import AgreementFile, agreement_json_schema
 
 __all__ = [
@@ -38,6 +42,10 @@ __all__ = [
     "escalation_level",
     "escalation_recipients",
     "format_issues",
+    "is_pattern_finding",
+    "judge_patterns",
     "load_agreement",
+    "policy_level",
+    "with_patterns",
     "write_demo_agreement",
 ]

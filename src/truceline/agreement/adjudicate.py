@@ -21,7 +21,13 @@ from truceline.model.event import Event
 from truceline.model.finding import Finding
 from truceline.model.vocab import severity_rank
 
-__all__ = ["adjudicate", "agreement_in_force", "escalation_level", "escalation_recipients"]
+__all__ = [
+    "adjudicate",
+    "agreement_in_force",
+    "escalation_level",
+    "escalation_recipients",
+    "policy_level",
+]
 
 
 def agreement_in_force(event_time: Any, agreements: Sequence[Agreement]) -> list[Agreement]:
@@ -47,20 +53,43 @@ def agreement_in_force(event_time: Any, agreements: Sequence[Agreement]) -> list
     return [best[key] for key in sorted(best)]
 
 
-def _matches(when: When, rule: Rule, confidence: float, sources: int) -> bool:
-    if when.rules is not None and rule.id not in when.rules:
+def _matches(when: When, judged_id: str, severity: str, confidence: float, sources: int) -> bool:
+    if when.rules is not None and judged_id not in when.rules:
         return False
-    if when.min_severity is not None and severity_rank(rule.severity) < severity_rank(
-        when.min_severity
-    ):
+    if when.min_severity is not None and severity_rank(severity) < severity_rank(when.min_severity):
         return False
     if when.min_confidence is not None and confidence < when.min_confidence:
         return False
     return when.min_sources is None or sources >= when.min_sources
 
 
+def policy_level(
+    agreement: Agreement, judged_id: str, severity: str, confidence: float, sources: int
+) -> str:
+    """Level the policy gives a finding (first matching entry, else the default).
+
+    Parameters
+    ----------
+    agreement
+        The agreement whose policy applies.
+    judged_id
+        Id of the broken rule, or of the pattern for a pattern finding
+        (matched against ``when.rules``).
+    severity
+        The rule's or pattern's severity.
+    confidence
+        The finding's confidence, in [0, 1].
+    sources
+        Its number of independent sources.
+    """
+    for entry in agreement.escalation.policy:
+        if _matches(entry.when, judged_id, severity, confidence, sources):
+            return entry.level
+    return agreement.escalation.default
+
+
 def escalation_level(agreement: Agreement, rule: Rule, confidence: float, sources: int) -> str:
-    """Level the policy gives a finding under ``rule`` (first matching entry, else default).
+    """Level the policy gives a finding under ``rule`` (see :func:`policy_level`).
 
     Parameters
     ----------
@@ -73,10 +102,7 @@ def escalation_level(agreement: Agreement, rule: Rule, confidence: float, source
     sources
         The event's number of independent sources.
     """
-    for entry in agreement.escalation.policy:
-        if _matches(entry.when, rule, confidence, sources):
-            return entry.level
-    return agreement.escalation.default
+    return policy_level(agreement, rule.id, rule.severity, confidence, sources)
 
 
 def escalation_recipients(agreement: Agreement, level: str) -> list[str]:

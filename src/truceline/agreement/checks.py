@@ -145,6 +145,25 @@ def _check_rules(
             )
 
 
+def _check_patterns(
+    data: Mapping[str, Any], rules: set[str] | None, refs: _Refs
+) -> set[str] | None:
+    """Pattern ids (unique, and distinct from rule ids) and the rules they count."""
+    patterns = _ids(data, "patterns", "pattern", refs.issues)
+    for index, pattern in _items(data, "patterns"):
+        path = f"patterns[{index}]"
+        ident = pattern.get("id")
+        if rules is not None and isinstance(ident, str) and ident in rules:
+            refs.issues.append(
+                AgreementIssue(
+                    f"{path}.id",
+                    f"pattern id {ident!r} is also a rule id: escalation entries name both",
+                )
+            )
+        refs.check_list(pattern.get("rules"), rules, "rule", f"{path}.rules")
+    return patterns
+
+
 def _check_escalation(data: Mapping[str, Any], rules: set[str] | None, refs: _Refs) -> None:
     escalation = data.get("escalation")
     if not isinstance(escalation, Mapping):
@@ -167,7 +186,7 @@ def _check_escalation(data: Mapping[str, Any], rules: set[str] | None, refs: _Re
         refs.check(entry.get("level"), levels, "escalation level", f"{path}.level")
         when = entry.get("when")
         if isinstance(when, Mapping):
-            refs.check_list(when.get("rules"), rules, "rule", f"{path}.when.rules")
+            refs.check_list(when.get("rules"), rules, "rule or pattern", f"{path}.when.rules")
     notify = escalation.get("notify")
     if isinstance(notify, Mapping):
         for level in notify:
@@ -186,9 +205,9 @@ def check_references(data: Mapping[str, Any]) -> list[AgreementIssue]:
     Returns
     -------
     list of AgreementIssue
-        Duplicate ids, references to unknown parties, zones, rules or
-        escalation levels, ``min_m >= max_m`` and windows that end before
-        they start.
+        Duplicate ids, references to unknown parties, zones, rules, patterns or
+        escalation levels, pattern ids that are also rule ids, ``min_m >= max_m``
+        and windows that end before they start.
     """
     issues: list[AgreementIssue] = []
     refs = _Refs(issues)
@@ -218,5 +237,7 @@ def check_references(data: Mapping[str, Any]) -> list[AgreementIssue]:
     )
     _check_zones(data, parties, refs)
     _check_rules(data, parties, zones, refs)
-    _check_escalation(data, rules, refs)
+    patterns = _check_patterns(data, rules, refs)
+    judged = None if rules is None or patterns is None else rules | patterns
+    _check_escalation(data, judged, refs)
     return issues

@@ -308,6 +308,24 @@ def demo_agreement_dict(
                 "notify": ["duty-officer"],
             },
         },
+        # patterns use their kinds' defaults (docs/agreement.md); the policy above
+        # makes them urgent, not attacks: only a deep strike alerts the guarantors
+        "patterns": [
+            {
+                "id": "sustained-fire",
+                "kind": "sustained_fire",
+                "description": "Sustained fire across a sector of the line",
+                "rules": ["no-fire"],
+                "severity": "serious",
+            },
+            {
+                "id": "repeated-withdrawal",
+                "kind": "repeated_withdrawal",
+                "description": "Repeated heavy-weapon withdrawal violations by one party",
+                "rules": [rule["id"] for rule in band_rules],
+                "severity": "serious",
+            },
+        ],
     }
 
 

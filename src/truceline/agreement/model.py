@@ -22,7 +22,14 @@ from truceline.agreement.geojson import to_shapely
 from truceline.agreement.issues import AgreementError, AgreementIssue
 from truceline.agreement.polyline import LEFT, RIGHT, Polyline
 from truceline.agreement.resolve import resolve_geometry
-from truceline.agreement.schema import BOTH_SIDES, AgreementFile, Escalation, Rule, Zone
+from truceline.agreement.schema import (
+    BOTH_SIDES,
+    AgreementFile,
+    Escalation,
+    Pattern,
+    Rule,
+    Zone,
+)
 from truceline.agreement.zones import UNBOUNDED_DRAW_M, band_geometry, side_regions
 from truceline.model.geo import WGS84_GEOD, LocalFrame
 from truceline.model.ids import content_id
@@ -81,6 +88,19 @@ class _Line:
         flon, flat = self.frame.to_geo(fx, fy)
         _, _, dist = WGS84_GEOD.inv(lon, lat, flon, flat)
         return np.asarray(dist, dtype=float)
+
+
+def _polygonal(geometry: BaseGeometry) -> BaseGeometry:
+    """``geometry`` made valid, keeping only its polygons (dropping stray lines/points)."""
+    if geometry.is_valid:
+        return geometry
+    repaired = shapely.make_valid(geometry)
+    parts = [
+        part
+        for part in shapely.get_parts(repaired)
+        if part.geom_type in {"Polygon", "MultiPolygon"}
+    ]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
 class Agreement:
@@ -192,6 +212,11 @@ class Agreement:
     def zone_ids(self) -> tuple[str, ...]:
         """Zone ids in file order."""
         return tuple(zone.id for zone in self.spec.zones)
+
+    @property
+    def patterns(self) -> tuple[Pattern, ...]:
+        """Patterns judged as findings of their own, in file order."""
+        return tuple(self.spec.patterns)
 
     @property
     def escalation(self) -> Escalation:
@@ -337,7 +362,9 @@ class Agreement:
                 code = LEFT if band.side == self.left_party else RIGHT
                 region = self._side_regions()[code]
             drawn = band_geometry(line.metric(), band.min_m, band.max_m, region)
-            self._drawn[zone_id] = shapely.transform(drawn, self._to_geo)
+            # buffering a winding line, clipping it, and reprojecting to degrees can
+            # leave slivers that touch themselves: repair to a valid (multi)polygon
+            self._drawn[zone_id] = _polygonal(shapely.transform(drawn, self._to_geo))
         return self._drawn[zone_id]
 
     def _to_geo(self, coords: FloatArray) -> FloatArray:

@@ -10,6 +10,7 @@ the whole file (references between ids, geometry) live in
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
@@ -22,6 +23,8 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    SerializerFunctionWrapHandler,
+    model_serializer,
     model_validator,
 )
 
@@ -31,6 +34,8 @@ from truceline.model.vocab import ACTIVITY_KINDS, SEVERITIES, WEAPON_CLASSES
 __all__ = [
     "BOTH_SIDES",
     "FORMAT",
+    "PATTERN_DEFAULTS",
+    "PATTERN_KINDS",
     "AgreementFile",
     "Band",
     "ContactLineSpec",
@@ -38,6 +43,7 @@ __all__ = [
     "GeoJSONGeometry",
     "LineSource",
     "Party",
+    "Pattern",
     "PolicyEntry",
     "Rule",
     "TimeWindow",
@@ -254,6 +260,105 @@ class Escalation(_Strict):
     notify: dict[str, list[str]] = Field(default_factory=dict, description="Recipients per level.")
 
 
+#: Kinds of pattern an agreement can ask for (see :mod:`truceline.agreement.patterns`).
+PATTERN_KINDS: Final = ("sustained_fire", "repeated_withdrawal")
+
+#: Heavy weapons of the withdrawal annex (armoured vehicles are not among them).
+_HEAVY_WEAPONS: Final = [
+    "artillery_ge100",
+    "artillery_lt100",
+    "heavy_mlrs_missile",
+    "mlrs",
+    "mortar",
+    "tank",
+]
+
+#: Defaults of each pattern kind, written into the resolved agreement (so the
+#: version id, not the code, fixes them).
+PATTERN_DEFAULTS: Final[dict[str, dict[str, Any]]] = {
+    "sustained_fire": {
+        "activities": ["explosion", "impact", "launch"],
+        "weapon_classes": [],
+        "min_events": 6,
+        "window_h": 6.0,
+        "sector_m": 10_000.0,
+    },
+    "repeated_withdrawal": {
+        "activities": ["equipment"],
+        "weapon_classes": _HEAVY_WEAPONS,
+        "min_events": 3,
+        "window_h": 168.0,
+        "sector_m": None,
+    },
+}
+
+
+def _kind_defaults_optional(schema: dict[str, Any]) -> None:
+    """In the published JSON Schema, keys the pattern's kind fills in are optional."""
+    defaulted = set(PATTERN_DEFAULTS["sustained_fire"])
+    schema["required"] = [key for key in schema.get("required", []) if key not in defaulted]
+
+
+class Pattern(_Strict):
+    """A pattern of findings that is a finding of its own (see ``docs/agreement.md``)."""
+
+    model_config = ConfigDict(json_schema_extra=_kind_defaults_optional)
+
+    id: Ident = Field(description="Pattern id, unique among rule and pattern ids.")
+    description: str | None = Field(default=None, description="The pattern in words.")
+    kind: Literal["sustained_fire", "repeated_withdrawal"] = Field(
+        description="sustained_fire: many explosive findings in a sector of the line within "
+        "hours; repeated_withdrawal: many heavy-weapon findings binding one party within days."
+    )
+    rules: list[Ident] | None = Field(
+        default=None, description="Only findings under these rules count; null: any rule."
+    )
+    activities: list[ActivityKind] = Field(
+        min_length=1,
+        description="Event kinds that count (default: explosion, impact, launch for "
+        "sustained_fire; equipment for repeated_withdrawal).",
+    )
+    weapon_classes: list[WeaponClass] = Field(
+        description="If non-empty, only findings with one of these weapon classes count "
+        "(default: none for sustained_fire; the heavy weapons for repeated_withdrawal)."
+    )
+    min_events: int = Field(
+        ge=2,
+        description="Distinct events needed (default 6 sustained_fire, 3 repeated_withdrawal).",
+    )
+    window_h: float = Field(
+        gt=0.0,
+        description="Hours within which they must fall (default 6 sustained_fire, "
+        "168 = 7 days repeated_withdrawal).",
+    )
+    sector_m: float | None = Field(
+        gt=0.0,
+        description="sustained_fire: length of the sector along the contact line, metres "
+        "(default 10000); must be null for repeated_withdrawal.",
+    )
+    min_confidence: Probability = Field(
+        default=0.0, description="Findings below this confidence do not count."
+    )
+    severity: Severity = Field(description="Severity of the pattern finding.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_defaults(cls, data: Any) -> Any:
+        """Fill the defaults of the pattern's kind, so the resolved text states them."""
+        if isinstance(data, dict) and data.get("kind") in PATTERN_DEFAULTS:
+            defaults = PATTERN_DEFAULTS[str(data["kind"])]
+            return {**{k: copy.deepcopy(v) for k, v in defaults.items()}, **data}
+        return data
+
+    @model_validator(mode="after")
+    def _sector_for_fire_only(self) -> Pattern:
+        if self.kind == "sustained_fire" and self.sector_m is None:
+            raise ValueError("sustained_fire needs 'sector_m' (metres along the contact line)")
+        if self.kind == "repeated_withdrawal" and self.sector_m is not None:
+            raise ValueError("'sector_m' applies to sustained_fire only; remove it")
+        return self
+
+
 def _default_escalation() -> Escalation:
     return Escalation(levels=["log"], default="log")
 
@@ -281,6 +386,20 @@ class AgreementFile(_Strict):
     escalation: Escalation = Field(
         default_factory=_default_escalation, description="Escalation policy."
     )
+    patterns: list[Pattern] = Field(
+        default_factory=list, description="Patterns of findings judged as findings of their own."
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_empty_patterns(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Leave ``patterns`` out of the resolved text when there are none.
+
+        Agreements written before patterns existed thus keep their version ids.
+        """
+        data = handler(self)
+        if isinstance(data, dict) and not self.patterns:
+            data.pop("patterns", None)
+        return data
 
 
 def agreement_json_schema() -> dict[str, Any]:

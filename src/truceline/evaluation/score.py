@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from truceline.agreement.patterns import is_pattern_finding
 from truceline.model.finding import Finding
 from truceline.model.geo import geodesic_distance_m
 from truceline.model.timeutil import format_utc, parse_utc
@@ -121,7 +122,9 @@ def score_findings(
     gates = gates or MatchGates()
     true_events = [e for e in truth["events"] if e.get("violation")]
     by_event: dict[str, dict[str, Any]] = {}
-    for finding in sorted(findings, key=lambda f: (f.time, f.event_id, f.rule_id)):
+    # pattern findings (H-adj) judge groups of events, not one event: not scored here
+    singles = [f for f in findings if not is_pattern_finding(f)]
+    for finding in sorted(singles, key=lambda f: (f.time, f.event_id, f.rule_id)):
         record = by_event.setdefault(
             finding.event_id,
             {

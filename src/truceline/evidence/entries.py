@@ -16,6 +16,11 @@ Types:
     A processing run: configuration, agreement version ids and the log prefix it read.
 ``run_result``
     Digests of the events and findings a run produced, for re-derivation checks.
+``escalation``
+    A finding at its agreement's top escalation level, with who is alerted and
+    its evidence list (:mod:`truceline.agreement.escalation`).
+``review``
+    A monitor's ruling on a finding (:mod:`truceline.review`).
 """
 
 from __future__ import annotations
@@ -31,7 +36,17 @@ from truceline.model.sensor import Sensor
 __all__ = ["ENTRY_TYPES", "make_entry", "observation_entry", "record_entry"]
 
 ENTRY_TYPES = frozenset(
-    {"artifact", "sensor", "observation", "coverage", "agreement", "run", "run_result"}
+    {
+        "artifact",
+        "sensor",
+        "observation",
+        "coverage",
+        "agreement",
+        "run",
+        "run_result",
+        "escalation",
+        "review",
+    }
 )
 
 

@@ -33,7 +33,7 @@ from truceline.model.errors import TrucelineError
 from truceline.model.ids import canonical_json
 from truceline.model.timeutil import format_utc
 
-__all__ = ["EvidenceLog", "LogError", "TreeHead"]
+__all__ = ["EvidenceLog", "LogBusyError", "LogError", "TreeHead"]
 
 ENTRIES = "entries.jsonl"
 HEADS = "heads.jsonl"
@@ -41,6 +41,10 @@ HEADS = "heads.jsonl"
 
 class LogError(TrucelineError):
     """The evidence log cannot be opened or appended to."""
+
+
+class LogBusyError(LogError):
+    """Another process holds the evidence log's writer lock (try again later)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +156,9 @@ class EvidenceLog:
             fcntl.flock(self._lock_handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._lock_handle.close()
-            raise LogError(f"{directory}: the evidence log is in use by another process") from None
+            raise LogBusyError(
+                f"{directory}: the evidence log is in use by another process"
+            ) from None
         self._entries_path = directory / ENTRIES
         self._heads_path = directory / HEADS
         try:

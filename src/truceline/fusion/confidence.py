@@ -1,43 +1,73 @@
 """Event confidence: is it real, and is it what we say it is?
 
-An event's confidence is ``P(real) * P(kind)``:
+An event's confidence is ``P(real) * P(kind)``, both computed over **source
+groups**, not over detections.
+
+Source groups (independence)
+    Detections of one sensor are not independent corroboration — the same
+    microphone hearing the same noise, the same drone looking twice at the same
+    decoy, the same satellite re-detecting the same hot roof — and neither are
+    detections of one correlated source: the elements of one array (one
+    atmosphere, one beamformer), one drone flight, one processing chain. Each
+    :class:`Contribution` names its group (:attr:`Contribution.source`; the
+    sensor id unless the engine says otherwise, see
+    :func:`truceline.fusion.reliability.source_group`), and every group counts
+    **once**: through its best contribution. Taking the best is the
+    fully-dependent limit of the noisy-OR below (if the detections of a group
+    are perfectly correlated, the chance that at least one is genuine is the
+    largest single chance); it never claims more than the evidence carries, and
+    a partial-dependence model would need a correlation per group that reviews
+    of a few dozen events cannot estimate. Groups are treated as independent.
 
 ``P(real)``
-    Each contributing sensor ``s`` is a detection that is genuine (not a false
-    alarm of that sensor) with its prior reliability ``r_s``. Detections by the
-    **same sensor** are correlated — the same microphone hearing the same noise,
-    the same drone looking at the same decoy — so a sensor counts once.
-    Different sensors are treated as independent, and the event is real unless
-    every one of them is a false alarm (noisy-OR)::
+    A group's detection is genuine (not a false alarm) with its reliability
+    ``r_g`` (configured or re-estimated from reviews,
+    :mod:`truceline.fusion.reliability`). The event is real unless every group's
+    detection is a false alarm (noisy-OR over independent groups)::
 
-        P(real) = 1 - prod_s (1 - r_s)
+        P(real) = 1 - prod_g (1 - r_g)
 
 ``P(kind)``
-    The sensors that classify (an acoustic sensor's edge classifier, a drone
-    detector) each give the probability ``c_s`` of the class they report. For
-    the event's kind, a sensor that reported it contributes ``c_s`` and one that
-    reported another class contributes ``1 - c_s``; independent opinions are
-    pooled in log-odds from an even prior::
+    The groups that classify (an acoustic sensor's edge classifier, a drone
+    detector) each give the probability ``c_g`` of the class they report: a
+    group that reported the event's kind contributes its most confident such
+    report, one that only reported other classes contributes ``1 - c`` of its
+    most confident one. Independent opinions are pooled in log-odds from an
+    even prior::
 
-        logit P(kind) = sum_s logit(c_s)
+        logit P(kind) = sum_g logit(c_g)
 
-    with ``c_s`` clipped to [0.05, 0.95] so that no single sensor is decisive.
+    with ``c_g`` clipped to [0.05, 0.95] so that no single group is decisive.
     Three sensors each 30 % sure that thunder was an explosion give 7 %, not
-    the 66 % a noisy-OR of their confidences would. Sensors that only
-    corroborate that *something* happened (a satellite hot spot, a crater
-    found later) contribute to ``P(real)`` but not to ``P(kind)``.
+    the 66 % a noisy-OR of their confidences would. Groups that only
+    corroborate that *something* happened (a satellite hot spot, a crater found
+    later) contribute to ``P(real)`` but not to ``P(kind)``.
 
-This baseline does not model correlation between sensors of one network (a
-shared classifier, a shared atmosphere); the fusion issue calibrates that.
+Recalibration
+    Whether these numbers mean what they say is measured on simulated
+    scenarios (:mod:`truceline.evaluation.calibration_study`: reliability
+    diagram, Brier score). Re-estimated reliabilities fix most of the
+    miscalibration; what remains (detector scores that are not calibrated
+    class probabilities, for one) can be removed by a monotone map of the final
+    confidence fitted on training scenarios (``FusionConfig.confidence_map``,
+    passed here as ``confidence_map``). ``P(real)`` and ``P(kind)`` are
+    reported unmapped.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Contribution", "event_confidence", "noisy_or_by_source", "pooled_kind_probability"]
+__all__ = [
+    "Contribution",
+    "apply_confidence_map",
+    "event_confidence",
+    "noisy_or_by_source",
+    "pooled_kind_probability",
+]
 
 _CLIP = (0.05, 0.95)
 
@@ -55,10 +85,13 @@ class Contribution:
     confidence
         Its classifier's probability of that kind, in [0, 1].
     reliability
-        The sensor's prior probability that a detection is genuine, in [0, 1].
+        The probability that a detection of this source is genuine, in [0, 1].
     classifies
         Whether its kind is a classification of the event (True) or only
         corroboration that something happened (False).
+    group
+        The correlated source group it belongs to (an array, a flight, a
+        processing chain); ``None`` means the sensor alone.
     """
 
     sensor: str
@@ -66,10 +99,21 @@ class Contribution:
     confidence: float
     reliability: float
     classifies: bool = True
+    group: str | None = None
+
+    @property
+    def source(self) -> str:
+        """The independent source this contribution counts under."""
+        return self.group if self.group is not None else self.sensor
 
 
 def noisy_or_by_source(contributions: Iterable[tuple[str, float]]) -> tuple[float, int]:
     """Noisy-OR over the best probability of each source.
+
+    Parameters
+    ----------
+    contributions
+        ``(source, probability)`` pairs; a source may appear many times.
 
     Returns
     -------
@@ -91,9 +135,9 @@ def pooled_kind_probability(
 ) -> float | None:
     """Log-odds pooled probability that the event is of one of ``kinds``.
 
-    Each sensor gives one opinion: its most confident report in favour if it
-    made one, else its most confident report against. Returns ``None`` when no
-    sensor classifies.
+    Each source group gives one opinion: its most confident report in favour
+    if it made one, else its most confident report against. Returns ``None``
+    when no group classifies.
     """
     favour: dict[str, float] = {}
     against: dict[str, float] = {}
@@ -101,27 +145,63 @@ def pooled_kind_probability(
         if not c.classifies:
             continue
         if c.kind in kinds:
-            favour[c.sensor] = max(favour.get(c.sensor, 0.0), c.confidence)
+            favour[c.source] = max(favour.get(c.source, 0.0), c.confidence)
         else:
-            against[c.sensor] = max(against.get(c.sensor, 0.0), c.confidence)
-    sensors = sorted(set(favour) | set(against))
-    if not sensors:
+            against[c.source] = max(against.get(c.source, 0.0), c.confidence)
+    sources = sorted(set(favour) | set(against))
+    if not sources:
         return None
     total = 0.0
-    for sensor in sensors:
-        p = favour[sensor] if sensor in favour else 1.0 - against[sensor]
+    for source in sources:
+        p = favour[source] if source in favour else 1.0 - against[source]
         p = min(max(p, _CLIP[0]), _CLIP[1])
         total += math.log(p / (1.0 - p))
     return 1.0 / (1.0 + math.exp(-total))
 
 
+def apply_confidence_map(knots: Sequence[tuple[float, float]], p: float) -> float:
+    """Map a probability through ``(stated, calibrated)`` knots.
+
+    Linear between knots, constant beyond the first and last; no knots: ``p``.
+    """
+    if not knots:
+        return p
+    i = bisect.bisect_left(knots, (p, -math.inf))
+    if i == 0:
+        return knots[0][1]
+    if i == len(knots):
+        return knots[-1][1]
+    (x0, y0), (x1, y1) = knots[i - 1], knots[i]
+    return y0 + (y1 - y0) * (p - x0) / (x1 - x0)
+
+
 def event_confidence(
-    contributions: Iterable[Contribution], kinds: frozenset[str]
+    contributions: Iterable[Contribution],
+    kinds: frozenset[str],
+    confidence_map: Sequence[tuple[float, float]] = (),
 ) -> tuple[float, float, float, int]:
-    """``(confidence, p_real, p_kind, independent_sources)`` of an event."""
+    """Confidence of an event from its contributions.
+
+    Parameters
+    ----------
+    contributions
+        One per member observation.
+    kinds
+        The kinds that make the event's kind right (e.g. every explosive kind
+        for an explosive episode).
+    confidence_map
+        Recalibration knots for the final confidence (``FusionConfig.confidence_map``).
+
+    Returns
+    -------
+    tuple
+        ``(confidence, p_real, p_kind, independent_sources)``, the last being
+        the number of source groups.
+    """
     items = list(contributions)
-    p_real, sources = noisy_or_by_source((c.sensor, c.reliability) for c in items)
+    p_real, sources = noisy_or_by_source((c.source, c.reliability) for c in items)
     p_kind = pooled_kind_probability(items, kinds)
     if p_kind is None:
         p_kind = 1.0
-    return round(p_real * p_kind, 6), round(p_real, 6), round(p_kind, 6), sources
+    confidence = apply_confidence_map(confidence_map, p_real * p_kind)
+    return round(confidence, 6), round(p_real, 6), round(p_kind, 6), sources

@@ -7,6 +7,8 @@ so a sceptical party can re-run the same fusion on the same log.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -50,8 +52,44 @@ class FusionConfig:
         Thermal anomalies closer than the gate within this time form one event, seconds.
     equipment_motion_sigma_m
         Allowed drift of a parked weapon between sightings, metres.
+    thermal_delay_scale_s
+        E-folding time of the delay between an explosion and the first hot spot
+        or smoke it causes (a truncated exponential up to
+        ``thermal_delay_max_s``), seconds.
+    crater_persistence_s
+        Longest time a crater sighted at an instant (a drone pass) may be
+        attributed to an explosion before it, seconds.
+    corroboration_lead_s
+        Tolerance for a corroborating observation dated before its event
+        (clock and overpass-time errors), seconds.
+    association_margin_m
+        Standard deviation added to every association gate for unmodelled
+        position errors (a fire's offset from the impact), metres.
+    clutter_density_per_km2
+        Density of unrelated sources that could have produced an observation
+        instead (background fires, old craters, other parked vehicles), per
+        km²: the "new event" alternative of every association likelihood ratio.
     default_reliability
         Reliability of a sensor with no description in the log.
+    modality_reliability
+        Configured reliabilities per modality: ``(modality, kind, probability)``
+        with ``kind`` an observation kind or ``"*"`` for every kind. The
+        probability that one detection is genuine, in (0, 1); it overrides the
+        sensors' own descriptions (see :mod:`truceline.fusion.reliability` for
+        the order of precedence and for re-estimating them from reviews).
+    sensor_reliability
+        Configured reliabilities per sensor: ``(sensor id, kind, probability)``;
+        they override everything else.
+    source_groups
+        ``(sensor id, group)``: sensors whose detections are not independent of
+        each other (one classifier, one platform, one processing chain) share a
+        group and count once as corroboration. Elements of one array group by
+        their array without being listed here.
+    confidence_map
+        ``(stated, calibrated)`` knots of a monotone recalibration of the
+        final event confidence (linear between knots, constant beyond), fitted
+        on held-out simulated scenarios together with the reliabilities it
+        goes with (:mod:`truceline.evaluation.calibration`); empty: none.
     """
 
     sound_speed_mps: float = 337.4
@@ -67,11 +105,49 @@ class FusionConfig:
     thermal_delay_max_s: float = 43_200.0
     thermal_cluster_window_s: float = 86_400.0
     equipment_motion_sigma_m: float = 50.0
+    thermal_delay_scale_s: float = 10_800.0
+    crater_persistence_s: float = 604_800.0
+    corroboration_lead_s: float = 600.0
+    association_margin_m: float = 100.0
+    clutter_density_per_km2: float = 0.02
     default_reliability: float = 0.6
+    modality_reliability: tuple[tuple[str, str, float], ...] = ()
+    sensor_reliability: tuple[tuple[str, str, float], ...] = ()
+    source_groups: tuple[tuple[str, str], ...] = ()
+    confidence_map: tuple[tuple[float, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        # Reliability tables are stored sorted and de-duplicated so that the
+        # digest does not depend on the order they were written in.
+        for name in _RELIABILITY_TABLES:
+            object.__setattr__(self, name, _reliability_table(name, getattr(self, name)))
+        object.__setattr__(self, "source_groups", _group_table(self.source_groups))
+        object.__setattr__(self, "confidence_map", _confidence_map(self.confidence_map))
+        if not 0.0 < self.default_reliability < 1.0:
+            raise ValueError(
+                f"default_reliability must be in (0, 1), got {self.default_reliability}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
+        """JSON-ready form.
+
+        Reliability tables are nested mappings (``{modality: {kind: p}}``,
+        ``{sensor: {kind: p}}``, ``{sensor: group}``) and are left out when
+        empty, so a configuration without them keeps the digest it had before
+        they existed.
+        """
+        data = asdict(self)
+        for name in _RELIABILITY_TABLES:
+            table: dict[str, dict[str, float]] = {}
+            for key, kind, probability in getattr(self, name):
+                table.setdefault(key, {})[kind] = probability
+            data[name] = table
+        data["source_groups"] = dict(self.source_groups)
+        data["confidence_map"] = [list(knot) for knot in self.confidence_map]
+        for name in _OPTIONAL_TABLES:
+            if not data[name]:
+                del data[name]
+        return data
 
     @property
     def digest(self) -> str:
@@ -89,5 +165,85 @@ class FusionConfig:
         values: dict[str, Any] = {
             key: int(value) if types[key] in ("int", int) else float(value)
             for key, value in data.items()
+            if key not in _OPTIONAL_TABLES
         }
+        for name in _RELIABILITY_TABLES:
+            if name in data:
+                values[name] = _parse_reliability_table(name, data[name])
+        if "source_groups" in data:
+            groups = data["source_groups"]
+            if not isinstance(groups, dict):
+                raise ValueError("source_groups: expected a mapping of sensor id to group")
+            values["source_groups"] = tuple((str(k), str(v)) for k, v in groups.items())
+        if "confidence_map" in data:
+            knots = data["confidence_map"]
+            if not isinstance(knots, list) or not all(
+                isinstance(k, list | tuple) and len(k) == 2 for k in knots
+            ):
+                raise ValueError("confidence_map: expected a list of [stated, calibrated] pairs")
+            values["confidence_map"] = tuple((float(x), float(y)) for x, y in knots)
         return cls(**values)
+
+
+#: The configuration fields holding ``(key, kind, probability)`` reliability tables.
+_RELIABILITY_TABLES = ("modality_reliability", "sensor_reliability")
+#: Fields left out of :meth:`FusionConfig.to_dict` when empty (and parsed apart).
+_OPTIONAL_TABLES = (*_RELIABILITY_TABLES, "source_groups", "confidence_map")
+
+
+def _confidence_map(knots: Iterable[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    """Validate a recalibration map: knots in [0, 1], increasing, non-decreasing."""
+    result = tuple((float(x), float(y)) for x, y in knots)
+    for (x0, y0), (x1, y1) in itertools.pairwise(result):
+        if x1 <= x0 or y1 < y0:
+            raise ValueError("confidence_map: knots must increase (stated) and not decrease")
+    if any(not (0.0 <= v <= 1.0) for knot in result for v in knot):
+        raise ValueError("confidence_map: knots must lie in [0, 1]")
+    return result
+
+
+def _reliability_table(
+    name: str, entries: Iterable[tuple[str, str, float]]
+) -> tuple[tuple[str, str, float], ...]:
+    """Validate, sort and de-duplicate a reliability table."""
+    table: dict[tuple[str, str], float] = {}
+    for entry in entries:
+        if len(entry) != 3:
+            raise ValueError(f"{name}: expected (key, kind, probability), got {entry!r}")
+        key, kind, probability = str(entry[0]), str(entry[1]), float(entry[2])
+        where = f"{name}.{key}.{kind}"
+        if not key or not kind:
+            raise ValueError(f"{where}: empty key or kind")
+        if not 0.0 < probability < 1.0:
+            raise ValueError(f"{where}: reliability must be in (0, 1), got {probability}")
+        if (key, kind) in table and table[key, kind] != probability:
+            raise ValueError(f"{where}: given twice with different values")
+        table[key, kind] = probability
+    return tuple((key, kind, table[key, kind]) for key, kind in sorted(table))
+
+
+def _group_table(entries: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Validate and sort the ``(sensor id, group)`` pairs."""
+    groups: dict[str, str] = {}
+    for sensor, group in entries:
+        if not sensor or not group:
+            raise ValueError(f"source_groups: empty sensor id or group in {(sensor, group)!r}")
+        if groups.get(sensor, group) != group:
+            raise ValueError(f"source_groups.{sensor}: given two different groups")
+        groups[sensor] = group
+    return tuple(sorted(groups.items()))
+
+
+def _parse_reliability_table(name: str, value: Any) -> tuple[tuple[str, str, float], ...]:
+    """``{key: {kind: probability}}`` into table entries, naming the bad field."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{name}: expected a mapping of {{key: {{kind: probability}}}}")
+    entries: list[tuple[str, str, float]] = []
+    for key, kinds in value.items():
+        if not isinstance(kinds, dict):
+            raise ValueError(f"{name}.{key}: expected a mapping of kind to probability")
+        for kind, probability in kinds.items():
+            if isinstance(probability, bool) or not isinstance(probability, int | float):
+                raise ValueError(f"{name}.{key}.{kind}: expected a number, got {probability!r}")
+            entries.append((str(key), str(kind), float(probability)))
+    return tuple(entries)

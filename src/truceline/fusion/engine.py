@@ -1,68 +1,108 @@
-"""Baseline fusion: observations of every modality into events.
+"""The association engine: observations of every modality into events.
 
-Stages, each deterministic:
+Two levels, each decomposed into independent components
+(:mod:`truceline.fusion.components`, gates in :mod:`truceline.fusion.gates`):
 
-1. **Acoustic location** — bearing detections from ground sensors are associated
-   and located (:mod:`.acoustic`); the located sources become items.
-2. **Explosive episodes** — located explosions, impacts, launches and gunfire of the
-   same family closer than ``episode_distance_m`` and ``episode_window_s`` merge
-   into one event (several rounds of one shelling are one violation).
-3. **Corroboration** — satellite hot spots and smoke seen up to
-   ``thermal_delay_max_s`` after an explosive event, and craters whose time
-   interval contains it, join the event when they pass the Mahalanobis gate.
-4. **Other clusters** — remaining hot spots, equipment sightings (static
-   positions, any time), military presence and other kinds cluster by gate.
+1. **Ground arrivals** (bearings and arrival times) are grouped into units of
+   arrivals connected in time and located per unit (:mod:`.arrivals`); each
+   located source becomes an item.
+2. **Items** — located sources, point and footprint observations — are
+   grouped into components of items whose gate boxes meet, and each component
+   is associated on its own, in a metric frame of its own, in a canonical order
+   (:func:`fuse_component`):
 
-Each event carries its fused position and covariance, time window, members,
-contributing sensors and modalities, the number of independent sources and
-the noisy-OR confidence of :mod:`.confidence`.
+   a. **Explosive episodes.** Explosions, impacts, launches and gunfire of one
+      family closer than ``episode_distance_m`` (``colocated_distance_m``
+      across families) and ``episode_window_s`` are one episode — several
+      rounds of one shelling are one violation.
+   b. **Scan by scan, a global assignment.** Every other item belongs to a
+      scan (one look of one source group, :mod:`.sources`). Scans are taken
+      in time order; within a scan, items of one family that meet the gate
+      form one blob (a fire several pixels wide, a trench in several
+      polygons; never two vehicles of one frame), and the blobs are assigned
+      jointly (:func:`truceline.fusion.assign.assign_rows`) to the episodes
+      they may corroborate (hot spots, smoke, craters; capacity: the
+      episode's number of rounds per scan; the blob must also meet one of the
+      episode's rounds on the ``corroborate`` gate channel), to the tracks of
+      their own family (further sightings of a fire, a crater, a parked
+      weapon; one per scan), or to a new track — whichever maximises the
+      summed log-likelihood ratio of :mod:`truceline.fusion.assign`.
+
+Every episode and every track is an event (:mod:`.events`). The result does not
+depend on the order of the input, and fusing all data gives exactly the union
+of fusing each component alone: that is what the live mode
+(:mod:`truceline.live`) relies on. ``docs/fusion.md`` describes the model.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from truceline.fusion.acoustic import UNCLASSIFIED, AcousticDetection, associate_acoustic
-from truceline.fusion.confidence import Contribution, event_confidence
+from truceline.fusion.arrivals import locate_unit, snapped_frame
+from truceline.fusion.assign import (
+    CORROBORATING_FAMILIES,
+    EXPLOSIVE_FAMILIES,
+    FIRE_EFFECT,
+    Target,
+    assign_rows,
+    delay_support,
+    pair_llr,
+    track_extra_cov,
+    track_window_s,
+)
+from truceline.fusion.components import Box, box_pairs, boxes_intersect, components_from_pairs
 from truceline.fusion.config import FusionConfig
+from truceline.fusion.events import build_event, explosive_kind
+from truceline.fusion.gates import (
+    arrival_class,
+    corroborate_box,
+    ground_units,
+    item_boxes,
+    local_gap_s,
+    partner_side,
+)
 from truceline.fusion.items import (
+    CHI2_2DOF_99,
+    Cov,
     Item,
-    bounds_cov,
-    isotropic_cov,
+    cov_add,
+    isotropic,
     mahalanobis2,
     merge_position,
     union_find_clusters,
-    vote,
-    winner,
 )
-from truceline.fusion.network import network_items
+from truceline.fusion.sources import ItemFactory
 from truceline.model.event import Event
-from truceline.model.geo import WGS84_GEOD, LocalFrame
-from truceline.model.location import (
-    BearingLocation,
-    FootprintLocation,
-    PointLocation,
-    StationLocation,
-)
+from truceline.model.geo import LocalFrame
+from truceline.model.location import BearingLocation, StationLocation
 from truceline.model.observation import Observation
 from truceline.model.sensor import Sensor
-from truceline.model.timeutil import from_epoch
 
-__all__ = ["FusionResult", "fuse"]
+__all__ = [
+    "ACOUSTIC_MODALITIES",
+    "DISCRETE_FAMILIES",
+    "Draft",
+    "FusionResult",
+    "Prepared",
+    "associate",
+    "component_frame",
+    "fuse",
+    "fuse_component",
+    "fuse_items",
+    "item_components",
+    "prepare",
+]
 
-EXPLOSIVE_FAMILIES: Mapping[str, str] = {
-    "explosion": "impact",
-    "impact": "impact",
-    "launch": "launch",
-    "gunfire": "gunfire",
-}
-EXPLOSIVE_KINDS = frozenset(EXPLOSIVE_FAMILIES)
-CORROBORATING = frozenset({"thermal_anomaly", "smoke"})
+_EXPLOSIVE = frozenset(EXPLOSIVE_FAMILIES.values())
+#: Families of discrete objects, reported once per look (never merged within a scan).
+DISCRETE_FAMILIES = frozenset({"equipment", "military_presence"})
+#: Modalities whose bearings and arrival times are located by the ground level.
 ACOUSTIC_MODALITIES = frozenset({"acoustic", "infrasound", "seismic"})
-CHI2_2DOF_99 = 9.21
 
 
 class FusionResult:
@@ -73,312 +113,419 @@ class FusionResult:
     events
         Fused events sorted by time then id.
     unassociated
-        Ids of observations that support no event (e.g. single-station detections).
-    frame
-        The metric frame used.
+        Ids of observations that support no event (e.g. single-station detections), sorted.
     """
 
-    def __init__(self, events: list[Event], unassociated: list[str], frame: LocalFrame) -> None:
+    def __init__(self, events: list[Event], unassociated: list[str]) -> None:
         self.events = events
         self.unassociated = unassociated
-        self.frame = frame
 
 
-def _unclassified(obs: Observation) -> bool:
-    """An array beam: a direction and a time, no opinion on what made the sound."""
-    return obs.kind == "other" and obs.attributes.get("label") == "array_detection"
+@dataclass
+class Prepared:
+    """Observations sorted into the two levels.
+
+    Attributes
+    ----------
+    arrivals
+        Ground arrivals ``(id, observation)`` for the first level, sorted by id.
+    items
+        Items of point and footprint observations.
+    unassociated
+        Ids no level can use (a bearing of a non-acoustic modality).
+    """
+
+    arrivals: list[tuple[str, Observation]] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
+    unassociated: list[str] = field(default_factory=list)
 
 
-def _family(obs: Observation) -> str:
-    if _unclassified(obs):
-        return UNCLASSIFIED
-    return EXPLOSIVE_FAMILIES.get(obs.kind, obs.kind)
+def prepare(observations: Iterable[tuple[str, Observation]], factory: ItemFactory) -> Prepared:
+    """Sort observations into ground arrivals and items (input sorted by id)."""
+    prepared = Prepared()
+    for oid, obs in observations:
+        if isinstance(obs.location, BearingLocation | StationLocation):
+            if obs.modality in ACOUSTIC_MODALITIES:
+                prepared.arrivals.append((oid, obs))
+            else:
+                prepared.unassociated.append(oid)
+            continue
+        item = factory.point_item(oid, obs)
+        if item is None:
+            prepared.unassociated.append(oid)
+        else:
+            prepared.items.append(item)
+    return prepared
 
 
-def _contribution(
-    obs: Observation, sensors: Mapping[str, Sensor], config: FusionConfig
-) -> Contribution:
-    sensor = sensors.get(obs.sensor_id)
-    reliability = sensor.reliability if sensor is not None else config.default_reliability
-    raw = obs.attributes.get("confidence", 1.0)
-    confidence = float(raw) if isinstance(raw, int | float) else 1.0
-    return Contribution(
-        sensor=obs.sensor_id,
-        kind=obs.kind,
-        confidence=min(max(confidence, 0.0), 1.0),
-        reliability=reliability,
-        classifies=obs.kind not in CORROBORATING
-        and obs.kind != "crater"
-        and not _unclassified(obs),
+# -- components of items -----------------------------------------------------------------
+
+
+def item_components(items: Sequence[Item], config: FusionConfig) -> list[list[int]]:
+    """Components of the item gates (:mod:`.gates`) over ``items``, as index lists."""
+    by_channel: dict[tuple[str, int], tuple[list[int], list[tuple[float, ...]]]] = {}
+    for index, item in enumerate(items):
+        for channel, box in item_boxes(item, config):
+            owners, boxes = by_channel.setdefault(channel, ([], []))
+            owners.append(index)
+            boxes.append(box)
+    pairs = [np.zeros((0, 2), dtype=np.int64)]
+    for channel in sorted(by_channel):
+        partner = partner_side(channel)
+        owners, boxes = by_channel[channel]
+        a = np.asarray(boxes, dtype=float)
+        if partner == channel:
+            found = box_pairs(a)
+        elif channel < partner and partner in by_channel:
+            other_owners, other_boxes = by_channel[partner]
+            found = box_pairs(a, np.asarray(other_boxes, dtype=float))
+            found = np.column_stack(
+                [np.asarray(owners)[found[:, 0]], np.asarray(other_owners)[found[:, 1]]]
+            )
+            pairs.append(found.astype(np.int64))
+            continue
+        else:
+            continue
+        pairs.append(np.asarray(owners)[found].reshape(-1, 2).astype(np.int64))
+    return components_from_pairs(len(items), np.vstack(pairs))
+
+
+# -- one component -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Group:
+    """An event being built: an episode (with its target) or a track."""
+
+    family: str
+    items: list[Item]
+    target: Target
+
+
+def _episodes(explosive: list[Item], config: FusionConfig) -> list[list[Item]]:
+    """Explosive items of one episode (module docstring, step a)."""
+    ordered = sorted(explosive, key=lambda i: (i.t, i.key))
+    pairs = []
+    for i, a in enumerate(ordered):
+        for j in range(i + 1, len(ordered)):
+            b = ordered[j]
+            if b.t_lo - a.t_hi > config.episode_window_s:
+                break
+            same = a.family == b.family
+            gate = config.episode_distance_m if same else config.colocated_distance_m
+            if (a.x - b.x) ** 2 + (a.y - b.y) ** 2 <= gate * gate:
+                pairs.append((i, j))
+    return [[ordered[i] for i in g] for g in union_find_clusters(len(ordered), pairs)]
+
+
+def _blobs(scan: list[Item], config: FusionConfig) -> list[list[Item]]:
+    """Items of one scan that are one object: pieces of one extended thing.
+
+    A fire wider than a pixel lights several adjacent pixels of one overpass;
+    a trench or a cratered field breaks into several polygons of one change
+    map. Discrete objects are reported once per look: two vehicles in one
+    frame are two vehicles (:data:`DISCRETE_FAMILIES` never form blobs).
+    """
+    if len(scan) == 1:
+        return [scan]
+    pairs = []
+    for i, a in enumerate(scan):
+        for j in range(i + 1, len(scan)):
+            b = scan[j]
+            if a.family != b.family or a.family in DISCRETE_FAMILIES:
+                continue
+            cov = cov_add(a.cov, b.cov, track_extra_cov(a.family, config))
+            if mahalanobis2(a.x - b.x, a.y - b.y, cov) <= CHI2_2DOF_99:
+                pairs.append((i, j))
+    return [[scan[i] for i in g] for g in union_find_clusters(len(scan), pairs)]
+
+
+def _summary(blob: list[Item]) -> Item:
+    """One item standing for a blob when it is scored."""
+    if len(blob) == 1:
+        return blob[0]
+    x, y, cov = merge_position(blob)
+    first = blob[0]
+    return Item(
+        key=first.key,
+        kind=first.kind,
+        family=first.family,
+        lon=first.lon,
+        lat=first.lat,
+        cov=cov,
+        t=min(i.t for i in blob),
+        t_sigma=first.t_sigma,
+        t_lo=min(i.t_lo for i in blob),
+        t_hi=max(i.t_hi for i in blob),
+        members=first.members,
+        contributions=first.contributions,
+        modalities=first.modalities,
+        scan=first.scan,
+        half_extent_m=(
+            max(i.half_extent_m[0] for i in blob),
+            max(i.half_extent_m[1] for i in blob),
+        ),
+        x=x,
+        y=y,
     )
 
 
-def _timing_sigma(obs: Observation, sensors: Mapping[str, Sensor]) -> float:
-    sensor = sensors.get(obs.sensor_id)
-    clock = sensor.timing_sigma_s if sensor is not None else 0.0
-    return max(math.hypot(obs.time_sigma_s, clock), 0.05)
+def _track_state(items: Sequence[Item], family: str, config: FusionConfig) -> Target:
+    """A track's target: its merged position with the sightings' spread, last time.
+
+    The spread keeps the gate of an extended object (a fire several pixels
+    wide, burning for days) as wide as the object instead of shrinking with
+    every sighting.
+    """
+    x, y, cov = merge_position(items)
+    return Target(
+        family=family,
+        x=x,
+        y=y,
+        cov=cov,
+        t=max(i.t_hi for i in items),
+        capacity=1,
+        extra_cov=track_extra_cov(family, config),
+        corroborated=False,
+    )
 
 
-class _Builder:
-    def __init__(
-        self,
-        observations: Sequence[tuple[str, Observation]],
-        sensors: Mapping[str, Sensor],
-        config: FusionConfig,
-    ) -> None:
-        self.ids = [oid for oid, _ in observations]
-        self.obs = [obs for _, obs in observations]
-        self.sensors = sensors
-        self.config = config
-        centres = [obs.centre for obs in self.obs]
-        self.frame = LocalFrame.around([c[0] for c in centres], [c[1] for c in centres])
-        xs, ys = self.frame.to_local([c[0] for c in centres], [c[1] for c in centres])
-        self.xy = np.column_stack([np.atleast_1d(xs), np.atleast_1d(ys)])
-        self.unassociated: list[int] = []
+def _scan_key(item: Item) -> tuple[float, float, str, str]:
+    if item.scan is None:
+        return (item.t_lo, item.t_hi, "", item.key)
+    group, lo, hi = item.scan
+    return (lo, hi, group, "")
 
-    # -- items ---------------------------------------------------------------------
-    def _point_item(self, index: int) -> Item | None:
-        obs = self.obs[index]
-        loc = obs.location
-        x, y = float(self.xy[index, 0]), float(self.xy[index, 1])
-        if isinstance(loc, PointLocation):
-            cov = np.array([[loc.cov_ee, loc.cov_en], [loc.cov_en, loc.cov_nn]])
-            cov = cov + isotropic_cov(1.0)
-        elif isinstance(loc, FootprintLocation):
-            lons, lats = zip(*loc.exterior, strict=True)
-            px, py = self.frame.to_local(list(lons), list(lats))
-            cov = bounds_cov(float(np.ptp(px)), float(np.ptp(py)))
-        else:
-            return None
-        t = obs.time.timestamp()
-        t_hi = t if obs.time_end is None else obs.time_end.timestamp()
-        contribution = _contribution(obs, self.sensors, self.config)
-        p = contribution.confidence * contribution.reliability
-        item = Item(
-            kind=obs.kind,
+
+_K = math.sqrt(CHI2_2DOF_99)
+
+
+def _reach(target: Target) -> tuple[float, float]:
+    """Half-widths (metres) beyond which no item of zero extent passes its gate."""
+    return (
+        _K * math.sqrt(max(target.cov[0] + target.extra_cov[0], 0.0)),
+        _K * math.sqrt(max(target.cov[2] + target.extra_cov[2], 0.0)),
+    )
+
+
+class _Targets:
+    """The episodes and tracks of a component, searchable by time and family.
+
+    A quick test on the axis-aligned bounds of the Mahalanobis gate (the gate
+    ellipse of ``S = cov_item + cov_target + extra`` lies within ``k
+    (sigma_item + sigma_target)`` of the target on each axis) discards pairs
+    that :func:`~truceline.fusion.assign.pair_llr` would gate out, so a scan is
+    scored against nearby candidates only.
+    """
+
+    def __init__(self, fires: list[_Group], config: FusionConfig) -> None:
+        self.fires = sorted(fires, key=lambda g: g.target.t)
+        self.fire_times = [g.target.t for g in self.fires]
+        self.tracks: dict[str, list[_Group]] = {}
+        self._config = config
+        self._boxes: dict[str, Box] = {}
+
+    def _box(self, item: Item) -> Box:
+        box = self._boxes.get(item.key)
+        if box is None:
+            box = self._boxes[item.key] = corroborate_box(item, self._config)
+        return box
+
+    def _touches_a_round(self, blob: Sequence[Item], group: _Group) -> bool:
+        """Whether an item of the blob meets a round of the episode (the component gate)."""
+        rounds = [self._box(r) for r in group.items if r.family in _EXPLOSIVE]
+        return any(boxes_intersect(self._box(item), box) for item in blob for box in rounds)
+
+    def add_track(self, group: _Group) -> None:
+        self.tracks.setdefault(group.family, []).append(group)
+
+    def candidates(self, summary: Item, blob: Sequence[Item], config: FusionConfig) -> list[_Group]:
+        """Episodes and tracks the blob (scored as ``summary``) may join."""
+        sx = _K * math.sqrt(max(summary.cov[0], 0.0)) + summary.half_extent_m[0]
+        sy = _K * math.sqrt(max(summary.cov[2], 0.0)) + summary.half_extent_m[1]
+        found: list[_Group] = []
+        if summary.family in CORROBORATING_FAMILIES:
+            lo, hi = delay_support(summary, config)
+            first = bisect.bisect_left(self.fire_times, lo)
+            last = bisect.bisect_right(self.fire_times, hi)
+            for group in self.fires[first:last]:
+                rx, ry = _reach(group.target)
+                near = abs(summary.x - group.target.x) <= rx + sx
+                near = near and abs(summary.y - group.target.y) <= ry + sy
+                if near and self._touches_a_round(blob, group):
+                    found.append(group)
+        window = track_window_s(summary.family, config)
+        for group in self.tracks.get(summary.family, ()):
+            target = group.target
+            if window is not None and summary.t_lo - target.t > window:
+                continue
+            rx, ry = _reach(target)
+            if abs(summary.x - target.x) <= rx + sx and abs(summary.y - target.y) <= ry + sy:
+                found.append(group)
+        return found
+
+
+@dataclass
+class Draft:
+    """An associated group of items, before it becomes an event.
+
+    Attributes
+    ----------
+    items
+        Its items.
+    kind
+        Its kind, or ``None`` to take the members' vote.
+    x, y
+        Its merged position, metres in the component's frame.
+    cov
+        Its position covariance, m².
+    """
+
+    items: list[Item]
+    kind: str | None
+    x: float
+    y: float
+    cov: Cov
+
+
+def component_frame(items: Sequence[Item]) -> LocalFrame:
+    """The metric frame a component is associated in (see :func:`snapped_frame`)."""
+    return snapped_frame([i.lon for i in items], [i.lat for i in items])
+
+
+def _new_track(
+    tracks: list[_Group], targets: _Targets, blob: list[Item], config: FusionConfig
+) -> None:
+    family = blob[0].family
+    group = _Group(family, list(blob), _track_state(blob, family, config))
+    tracks.append(group)
+    targets.add_track(group)
+
+
+def associate(items: Sequence[Item], config: FusionConfig) -> list[Draft]:
+    """Associate the items of one component (module docstring, step 2).
+
+    The items' ``x``/``y`` must be set in the component's frame. The result
+    depends only on the set of items (they are put in a canonical order first)
+    and the configuration.
+    """
+    ordered = sorted(items, key=lambda i: i.key)
+    explosive = [i for i in ordered if i.family in _EXPLOSIVE]
+    fires: list[_Group] = []
+    for episode in _episodes(explosive, config):
+        x, y, cov = merge_position(episode)
+        kind = explosive_kind(episode)
+        target = Target(
+            family=EXPLOSIVE_FAMILIES[kind],
             x=x,
             y=y,
             cov=cov,
-            t=t,
-            t_sigma=_timing_sigma(obs, self.sensors),
-            t_lo=t,
-            t_hi=t_hi,
-            members=[index],
-            contributions=[contribution],
-            modalities={obs.modality},
+            t=min(i.t for i in episode),
+            capacity=len(episode),
+            extra_cov=isotropic(config.association_margin_m),
+            corroborated=True,
         )
-        vote(item.kind_votes, obs.kind, max(p, 1e-6))
-        weapon = obs.attributes.get("weapon_class")
-        if isinstance(weapon, str):
-            vote(item.class_votes, weapon, max(p, 1e-6))
-        count = obs.attributes.get("count")
-        if isinstance(count, int):
-            item.count = count
-        return item
-
-    def grid_north_rad(self, index: int) -> float:
-        """Angle from grid north to true north at an observation's position, radians.
-
-        Azimuths are measured from true north; the local frame's grid north
-        departs from it away from the frame's centre (meridian convergence,
-        about a degree 100 km east or west at these latitudes — 175 m of error
-        at 10 km range if ignored). Adding this angle turns a true azimuth into
-        a grid azimuth.
-        """
-        lon, lat = self.obs[index].centre
-        north_lon, north_lat, _ = WGS84_GEOD.fwd(lon, lat, 0.0, 1_000.0)
-        x0, y0 = float(self.xy[index, 0]), float(self.xy[index, 1])
-        x1, y1 = self.frame.point_to_local(north_lon, north_lat)
-        return math.atan2(x1 - x0, y1 - y0)
-
-    def acoustic_items(self, indices: Sequence[int]) -> list[Item]:
-        detections = []
-        for index in indices:
-            loc = self.obs[index].location
-            if not isinstance(loc, BearingLocation):
+        fires.append(_Group(kind, list(episode), target))
+    scans: dict[tuple[float, float, str, str], list[Item]] = {}
+    for item in ordered:
+        if item.family not in _EXPLOSIVE:
+            scans.setdefault(_scan_key(item), []).append(item)
+    tracks: list[_Group] = []
+    targets = _Targets(fires, config)
+    for key in sorted(scans):
+        blobs = _blobs(scans[key], config)
+        summaries = [_summary(blob) for blob in blobs]
+        columns: list[_Group] = []
+        seen: set[int] = set()
+        for summary, blob in zip(summaries, blobs, strict=True):
+            for group in targets.candidates(summary, blob, config):
+                if id(group) not in seen:
+                    seen.add(id(group))
+                    columns.append(group)
+        if not columns:
+            for blob in blobs:
+                _new_track(tracks, targets, blob, config)
+            continue
+        llr = [[pair_llr(s, g.target, config) for g in columns] for s in summaries]
+        chosen = assign_rows(llr, [g.target.capacity for g in columns])
+        for blob, column in zip(blobs, chosen, strict=True):
+            if column is None:
+                _new_track(tracks, targets, blob, config)
                 continue
-            detections.append(
-                AcousticDetection(
-                    index=index,
-                    station=self.obs[index].sensor_id,
-                    x=float(self.xy[index, 0]),
-                    y=float(self.xy[index, 1]),
-                    azimuth_rad=math.radians(loc.azimuth_deg) + self.grid_north_rad(index),
-                    azimuth_sigma_rad=math.radians(loc.azimuth_sigma_deg),
-                    time_s=self.obs[index].time.timestamp(),
-                    time_sigma_s=_timing_sigma(self.obs[index], self.sensors),
-                    max_range_m=min(loc.max_range_m, self.config.acoustic_max_range_m),
-                    family=_family(self.obs[index]),
-                )
-            )
-        sources, unassociated = associate_acoustic(detections, self.config)
-        leftover = sorted(set(unassociated) | (set(indices) - {d.index for d in detections}))
-        network, still = network_items(
-            self.ids,
-            self.obs,
-            leftover,
-            self.frame,
-            lambda o: _contribution(o, self.sensors, self.config),
+            group = columns[column]
+            group.items.extend(blob)
+            if not group.target.corroborated:
+                group.target = _track_state(group.items, group.family, config)
+    drafts = []
+    for k, group in enumerate([*fires, *tracks]):
+        x, y, cov = merge_position(group.items)
+        # an episode's kind is voted by its rounds; a fire's by its hot spots and smoke
+        voted = k >= len(fires) and group.family == FIRE_EFFECT
+        drafts.append(Draft(group.items, None if voted else group.family, x, y, cov))
+    return drafts
+
+
+def _project(items: Sequence[Item], frame: LocalFrame) -> None:
+    xs, ys = frame.to_local([i.lon for i in items], [i.lat for i in items])
+    for item, x, y in zip(
+        items, np.atleast_1d(xs).tolist(), np.atleast_1d(ys).tolist(), strict=True
+    ):
+        item.x, item.y = x, y
+
+
+def _finalise(drafts: Sequence[Draft], frame: LocalFrame) -> list[Event]:
+    if not drafts:
+        return []
+    lons, lats = frame.to_geo([d.x for d in drafts], [d.y for d in drafts])
+    return [
+        build_event(d.items, d.kind, lon, lat, d.cov)
+        for d, lon, lat in zip(
+            drafts, np.atleast_1d(lons).tolist(), np.atleast_1d(lats).tolist(), strict=True
         )
-        self.unassociated.extend(still)
-        items = []
-        for source in sources:
-            votes: dict[str, float] = {}
-            contributions = []
-            for member in source.members:
-                obs = self.obs[member]
-                contribution = _contribution(obs, self.sensors, self.config)
-                if contribution.classifies:
-                    weight = contribution.confidence * contribution.reliability
-                    vote(votes, obs.kind, max(weight, 1e-6))
-                contributions.append(contribution)
-            kind = winner(votes) if votes else "other"
-            cov = np.array([[source.cov[0], source.cov[1]], [source.cov[1], source.cov[2]]])
-            items.append(
-                Item(
-                    kind=kind,
-                    x=source.x,
-                    y=source.y,
-                    cov=cov,
-                    t=source.origin_s,
-                    t_sigma=source.origin_sigma_s,
-                    t_lo=source.origin_s,
-                    t_hi=source.origin_s,
-                    members=list(source.members),
-                    contributions=contributions,
-                    kind_votes=votes,
-                    modalities={self.obs[m].modality for m in source.members},
-                )
-            )
-        return items + network
-
-    # -- clustering ----------------------------------------------------------------
-    def cluster(
-        self,
-        items: list[Item],
-        *,
-        window_s: float | None,
-        extra_var_m2: float,
-        max_distance_m: Callable[[Item, Item], float] | None = None,
-    ) -> list[list[Item]]:
-        order = sorted(range(len(items)), key=lambda i: (items[i].t, items[i].members))
-        ordered = [items[i] for i in order]
-        pairs = []
-        for i, a in enumerate(ordered):
-            for j in range(i + 1, len(ordered)):
-                b = ordered[j]
-                if window_s is not None and b.t_lo - a.t_hi > window_s:
-                    break
-                distance = math.hypot(a.x - b.x, a.y - b.y)
-                if max_distance_m is not None:
-                    if distance <= max_distance_m(a, b):
-                        pairs.append((i, j))
-                elif mahalanobis2(a, b, extra_var_m2) <= CHI2_2DOF_99:
-                    pairs.append((i, j))
-        return [[ordered[i] for i in group] for group in union_find_clusters(len(ordered), pairs)]
-
-    def attach(self, targets: list[list[Item]], candidates: list[Item]) -> list[Item]:
-        """Attach corroborating items to explosive clusters; return the leftovers."""
-        leftovers = []
-        anchors = [(*merge_position(group), min(i.t for i in group)) for group in targets]
-        for item in candidates:
-            best: tuple[float, int] | None = None
-            for k, (x, y, cov, t) in enumerate(anchors):
-                if item.kind == "crater":
-                    if not item.t_lo - 600.0 <= t <= item.t_hi + 600.0:
-                        continue
-                elif not -600.0 <= item.t - t <= self.config.thermal_delay_max_s:
-                    continue
-                anchor = Item("x", x, y, cov, t, 0.0, t, t, [], [])
-                d2 = mahalanobis2(item, anchor, 100.0**2)
-                if d2 <= CHI2_2DOF_99 and (best is None or (d2, k) < best):
-                    best = (d2, k)
-            if best is None:
-                leftovers.append(item)
-            else:
-                targets[best[1]].append(item)
-        return leftovers
-
-    # -- events --------------------------------------------------------------------
-    def event(self, group: Sequence[Item], kind: str | None = None) -> Event:
-        x, y, cov = merge_position(group)
-        lon, lat = self.frame.point_to_geo(x, y)
-        votes: dict[str, float] = {}
-        classes: dict[str, float] = {}
-        for item in group:
-            for key, weight in sorted(item.kind_votes.items()):
-                vote(votes, key, weight)
-            for key, weight in sorted(item.class_votes.items()):
-                vote(classes, key, weight)
-        if kind is None:
-            kind = winner(votes)
-        # Instants (an acoustic origin, a satellite overpass) date the event;
-        # intervals (a crater found between two drone passes) only bound it.
-        # An explosive event's window is that of its explosive members: a hot spot
-        # seen hours later corroborates the event but does not lengthen it.
-        primary = [i for i in group if i.kind in EXPLOSIVE_FAMILIES] or list(group)
-        instants = [i for i in primary if i.t_hi - i.t_lo <= 1.0] or list(primary)
-        first = min(instants, key=lambda i: (i.t, i.members))
-        if first.t_hi - first.t_lo > 1.0:
-            lo = max(i.t_lo for i in group)
-            hi = min(i.t_hi for i in group)
-            if hi < lo:
-                lo, hi = min(i.t_lo for i in group), max(i.t_hi for i in group)
-            t_best, t_sigma = (lo + hi) / 2.0, (hi - lo) / math.sqrt(12.0)
-        else:
-            t_best, t_sigma = first.t, first.t_sigma
-        t_start = min(i.t_lo for i in instants)
-        t_end = max(i.t_hi for i in instants)
-        members = sorted({self.ids[m] for item in group for m in item.members})
-        sensors = sorted({self.obs[m].sensor_id for item in group for m in item.members})
-        modalities = sorted({m for item in group for m in item.modalities})
-        kinds = EXPLOSIVE_KINDS if kind in EXPLOSIVE_FAMILIES else frozenset({kind})
-        confidence, p_real, p_kind, independent = event_confidence(
-            (c for item in group for c in item.contributions), kinds
-        )
-        total = sum(votes.values()) or 1.0
-        attributes: dict[str, object] = {
-            "n_observations": len(members),
-            "p_real": p_real,
-            "p_kind": p_kind,
-            "kind_scores": {k: round(v / total, 6) for k, v in sorted(votes.items())},
-        }
-        if classes:
-            class_total = sum(classes.values())
-            attributes["weapon_class"] = winner(classes)
-            attributes["weapon_class_scores"] = {
-                c: round(v / class_total, 6) for c, v in sorted(classes.items())
-            }
-        if kind == "equipment":
-            attributes["count"] = max(item.count for item in group)
-        return Event(
-            kind=kind,
-            time=from_epoch(round(t_best, 3)),
-            time_sigma_s=round(t_sigma, 6),
-            time_start=from_epoch(round(t_start, 3)),
-            time_end=from_epoch(round(t_end, 3)),
-            lon=round(lon, 7),
-            lat=round(lat, 7),
-            cov_ee=round(float(cov[0, 0]), 3),
-            cov_en=round(float(cov[0, 1]), 3),
-            cov_nn=round(float(cov[1, 1]), 3),
-            members=tuple(members),
-            sensors=tuple(sensors),
-            modalities=tuple(modalities),
-            independent_sources=independent,
-            confidence=round(confidence, 6),
-            attributes=attributes,
-        )
+    ]
 
 
-def _explosive_kind(group: Sequence[Item]) -> str:
-    """Kind of an explosive episode, voted by its explosive members only."""
-    votes: dict[str, float] = {}
-    for item in group:
-        for key, weight in sorted(item.kind_votes.items()):
-            if key in EXPLOSIVE_FAMILIES:
-                vote(votes, key, weight)
-    return winner(votes)
+def fuse_component(items: Sequence[Item], config: FusionConfig) -> list[Event]:
+    """Events of one component: :func:`associate` in its frame, back to degrees."""
+    frame = component_frame(items)
+    _project(items, frame)
+    return _finalise(associate(items, config), frame)
+
+
+# -- everything ----------------------------------------------------------------------------
+
+
+def fuse_items(items: Sequence[Item], config: FusionConfig) -> list[Event]:
+    """Events of items: component by component, sorted by time then id."""
+    by_frame: dict[LocalFrame, list[list[Item]]] = {}
+    for c in item_components(items, config):
+        component = [items[i] for i in c]
+        by_frame.setdefault(component_frame(component), []).append(component)
+    # one projection per frame for all its components (the same numbers as one
+    # call per component: points are projected independently)
+    events: list[Event] = []
+    for frame in sorted(by_frame, key=lambda f: (f.lon0, f.lat0)):
+        components = by_frame[frame]
+        _project([item for component in components for item in component], frame)
+        drafts = [d for component in components for d in associate(component, config)]
+        events.extend(_finalise(drafts, frame))
+    events.sort(key=lambda e: (e.time, e.id))
+    return events
+
+
+def locate_arrivals(
+    arrivals: Sequence[tuple[str, Observation]], factory: ItemFactory
+) -> tuple[list[Item], list[str]]:
+    """First level: located-source items of every unit, and the arrivals left unused."""
+    config = factory.config
+    classes = [arrival_class(obs, factory.family(obs), config) for _, obs in arrivals]
+    items: list[Item] = []
+    unassociated: list[str] = []
+    for unit in ground_units(classes, local_gap_s(config)):
+        located, left = locate_unit([arrivals[i] for i in unit], factory)
+        items.extend(located)
+        unassociated.extend(left)
+    return items, unassociated
 
 
 def fuse(
@@ -393,74 +540,17 @@ def fuse(
     observations
         ``(id, observation)`` pairs (any order; the result does not depend on it).
     sensors
-        Sensor descriptions (reliability, clock accuracy).
+        Sensor descriptions (reliability, clock accuracy, array membership).
     config
         Parameters; defaults to :class:`FusionConfig`.
     """
     config = config or FusionConfig()
-    ordered = sorted(observations, key=lambda pair: pair[0])
-    if not ordered:
-        return FusionResult([], [], LocalFrame(0.0, 0.0))
-    builder = _Builder(ordered, {s.id: s for s in sensors}, config)
-    acoustic_indices = []
-    explosive: dict[str, list[Item]] = {}
-    corroborating: list[Item] = []
-    craters: list[Item] = []
-    by_kind: dict[str, list[Item]] = {}
-    for index, obs in enumerate(builder.obs):
-        if isinstance(obs.location, BearingLocation | StationLocation):
-            if obs.modality in ACOUSTIC_MODALITIES:
-                acoustic_indices.append(index)
-            else:
-                builder.unassociated.append(index)
-            continue
-        item = builder._point_item(index)
-        if item is None:
-            builder.unassociated.append(index)
-        elif obs.kind in EXPLOSIVE_FAMILIES:
-            explosive.setdefault(EXPLOSIVE_FAMILIES[obs.kind], []).append(item)
-        elif obs.kind in CORROBORATING:
-            corroborating.append(item)
-        elif obs.kind == "crater":
-            craters.append(item)
-        else:
-            by_kind.setdefault(obs.kind, []).append(item)
-    for item in builder.acoustic_items(acoustic_indices):
-        if item.kind in EXPLOSIVE_FAMILIES:
-            explosive.setdefault(EXPLOSIVE_FAMILIES[item.kind], []).append(item)
-        else:
-            by_kind.setdefault(item.kind, []).append(item)
+    factory = ItemFactory(_by_id(sensors), config)
+    prepared = prepare(sorted(observations, key=lambda pair: pair[0]), factory)
+    located, unassociated = locate_arrivals(prepared.arrivals, factory)
+    events = fuse_items([*prepared.items, *located], config)
+    return FusionResult(events, sorted([*prepared.unassociated, *unassociated]))
 
-    def episode_gate(a: Item, b: Item) -> float:
-        same = EXPLOSIVE_FAMILIES.get(a.kind) == EXPLOSIVE_FAMILIES.get(b.kind)
-        return config.episode_distance_m if same else config.colocated_distance_m
 
-    explosive_groups = builder.cluster(
-        [item for family in sorted(explosive) for item in explosive[family]],
-        window_s=config.episode_window_s,
-        extra_var_m2=0.0,
-        max_distance_m=episode_gate,
-    )
-    corroborating = builder.attach(explosive_groups, corroborating)
-    craters = builder.attach(explosive_groups, craters)
-
-    events = [builder.event(group, _explosive_kind(group)) for group in explosive_groups]
-    clusters: list[tuple[list[Item], str]] = []
-    for group in builder.cluster(
-        corroborating, window_s=config.thermal_cluster_window_s, extra_var_m2=0.0
-    ):
-        clusters.append((group, "thermal_anomaly"))
-    for group in builder.cluster(craters, window_s=None, extra_var_m2=25.0**2):
-        clusters.append((group, "crater"))
-    motion = config.equipment_motion_sigma_m**2
-    for kind in sorted(by_kind):
-        window = None if kind in {"equipment", "military_presence"} else 86_400.0
-        for group in builder.cluster(by_kind[kind], window_s=window, extra_var_m2=motion):
-            clusters.append((group, kind))
-    events.extend(
-        builder.event(group, None if kind == "thermal_anomaly" else kind)
-        for group, kind in clusters
-    )
-    events.sort(key=lambda e: (e.time, e.id))
-    unassociated = sorted(builder.ids[i] for i in builder.unassociated)
-    return FusionResult(events, unassociated, builder.frame)
+def _by_id(sensors: Sequence[Sensor]) -> Mapping[str, Sensor]:
+    return {s.id: s for s in sensors}

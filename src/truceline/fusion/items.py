@@ -1,19 +1,35 @@
-"""Fusion items: observations (or located acoustic sources) in the metric frame."""
+"""Fusion items: what the association engine works on, and their 2x2 algebra.
+
+An :class:`Item` is one thing to be associated into an event: a point or
+footprint observation, or a source located from several ground arrivals. It
+carries its position in degrees (so it can move between the metric frames of
+different components) with a covariance in metres (east, north), its time as
+an instant with a standard deviation or as an interval, its association
+*family*, the *scan* it came from (see :mod:`truceline.fusion.assign`) and its
+members' say in the event's confidence.
+
+Covariances are ``(ee, en, nn)`` tuples in m² and are handled in plain Python
+floats: at 2x2, numpy's per-call overhead costs more than the arithmetic.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-import numpy as np
-import numpy.typing as npt
+from typing import Final
 
 from truceline.fusion.confidence import Contribution
 
 __all__ = [
+    "CHI2_2DOF_99",
+    "Cov",
     "Item",
-    "bounds_cov",
-    "isotropic_cov",
+    "Scan",
+    "cov_add",
+    "cov_logdet",
+    "gaussian_log_density",
+    "isotropic",
     "mahalanobis2",
     "merge_position",
     "union_find_clusters",
@@ -21,64 +37,122 @@ __all__ = [
     "winner",
 ]
 
-FloatArray = npt.NDArray[np.float64]
+#: A 2x2 covariance ``(ee, en, nn)``, m².
+Cov = tuple[float, float, float]
+#: A scan: ``(source group, start, end)`` (epoch seconds) of one look by one source.
+Scan = tuple[str, float, float]
+
+#: 99 % quantile of the chi-square distribution with 2 degrees of freedom.
+CHI2_2DOF_99: Final = 9.21
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
-    """Something to be fused into an event.
+    """Something to be associated into an event.
 
     Attributes
     ----------
+    key
+        Stable node key: the observation id, or ``"src:" + first member id`` for
+        a located source.
     kind
-        Activity kind.
-    x, y
-        Position, metres east/north in the run's frame.
+        Activity kind (voted by the members for a located source).
+    family
+        Association family (see :func:`truceline.fusion.assign.family_of`).
+    lon, lat
+        Position, degrees.
     cov
-        2x2 covariance, m².
+        Position covariance ``(ee, en, nn)``, m².
     t, t_sigma
         Best time (epoch seconds) and its standard deviation, seconds.
     t_lo, t_hi
         Interval bounding the time (epoch seconds); equal to ``t`` for instants.
     members
-        Observation indices.
+        Ids of the member observations, sorted.
     contributions
-        Each member's say in the event's confidence (see :mod:`.confidence`).
-    kind_votes
-        Confidence-weighted votes for the kind.
-    class_votes
-        Confidence-weighted votes for the weapon class.
+        Each member's say in the event's confidence.
     modalities
         Contributing modalities.
+    scan
+        The look it came from (one observation of one source group), or
+        ``None`` for a source located from several stations.
+    kind_votes, class_votes
+        Confidence-weighted votes for the kind and the weapon class.
     count
         Largest reported number of objects (equipment).
+    half_extent_m
+        Half the east and north extent of a footprint's bounding box, metres
+        (zero for points).
+    x, y
+        Position in the metric frame of the component being fused, metres
+        (set by the engine).
     """
 
+    key: str
     kind: str
-    x: float
-    y: float
-    cov: FloatArray
+    family: str
+    lon: float
+    lat: float
+    cov: Cov
     t: float
     t_sigma: float
     t_lo: float
     t_hi: float
-    members: list[int]
-    contributions: list[Contribution]
+    members: tuple[str, ...]
+    contributions: tuple[Contribution, ...]
+    modalities: frozenset[str]
+    scan: Scan | None = None
     kind_votes: dict[str, float] = field(default_factory=dict)
     class_votes: dict[str, float] = field(default_factory=dict)
-    modalities: set[str] = field(default_factory=set)
     count: int = 1
+    half_extent_m: tuple[float, float] = (0.0, 0.0)
+    x: float = 0.0
+    y: float = 0.0
+
+    @property
+    def is_interval(self) -> bool:
+        """Whether the time is an interval (longer than a second) rather than an instant."""
+        return self.t_hi - self.t_lo > 1.0
+
+    @property
+    def sigma_m(self) -> tuple[float, float]:
+        """Standard deviations east and north, metres."""
+        return math.sqrt(max(self.cov[0], 0.0)), math.sqrt(max(self.cov[2], 0.0))
 
 
-def mahalanobis2(a: Item, b: Item, extra_var_m2: float = 0.0) -> float:
-    """Squared Mahalanobis distance between two items' positions."""
-    delta = np.array([a.x - b.x, a.y - b.y])
-    cov = a.cov + b.cov + np.eye(2) * extra_var_m2
-    return float(delta @ np.linalg.solve(cov, delta))
+def isotropic(sigma_m: float) -> Cov:
+    """Covariance of an isotropic error with standard deviation ``sigma_m`` (metres), m²."""
+    var = float(sigma_m) ** 2
+    return (var, 0.0, var)
 
 
-def merge_position(items: Sequence[Item]) -> tuple[float, float, FloatArray]:
-    """Information-weighted mean position, with the members' spread added.
+def cov_add(a: Cov, b: Cov, c: Cov = (0.0, 0.0, 0.0)) -> Cov:
+    """Sum of two or three covariances, m²."""
+    return (a[0] + b[0] + c[0], a[1] + b[1] + c[1], a[2] + b[2] + c[2])
+
+
+def _det(cov: Cov) -> float:
+    return max(cov[0] * cov[2] - cov[1] * cov[1], 1e-12)
+
+
+def mahalanobis2(dx: float, dy: float, cov: Cov) -> float:
+    """Squared Mahalanobis length of ``(dx, dy)`` (metres) under ``cov`` (m²)."""
+    ee, en, nn = cov
+    return (nn * dx * dx - 2.0 * en * dx * dy + ee * dy * dy) / _det(cov)
+
+
+def cov_logdet(cov: Cov) -> float:
+    """Natural log of the determinant of ``cov`` (m⁴)."""
+    return math.log(_det(cov))
+
+
+def gaussian_log_density(dx: float, dy: float, cov: Cov) -> float:
+    """Log density (per m²) of a bivariate normal at offset ``(dx, dy)`` metres."""
+    return -0.5 * mahalanobis2(dx, dy, cov) - math.log(2.0 * math.pi) - 0.5 * cov_logdet(cov)
+
+
+def merge_position(items: Sequence[Item]) -> tuple[float, float, Cov]:
+    """Information-weighted mean position (metres) with the members' spread added.
 
     When the members are repeated measurements of one point, the fused
     covariance is the inverse of the summed information. When they are distinct
@@ -86,19 +160,28 @@ def merge_position(items: Sequence[Item]) -> tuple[float, float, FloatArray]:
     is part of where the event is, so the sample covariance of the members about
     the mean is added.
     """
-    info = np.zeros((2, 2))
-    weighted = np.zeros(2)
+    i_ee = i_en = i_nn = 0.0
+    w_x = w_y = 0.0
     for item in items:
-        inv = np.linalg.inv(item.cov)
-        info += inv
-        weighted += inv @ np.array([item.x, item.y])
-    fused: FloatArray = np.asarray(np.linalg.inv(info), dtype=np.float64)
-    mean = fused @ weighted
+        ee, en, nn = item.cov
+        det = _det(item.cov)
+        a, b, d = nn / det, -en / det, ee / det  # inverse
+        i_ee += a
+        i_en += b
+        i_nn += d
+        w_x += a * item.x + b * item.y
+        w_y += b * item.x + d * item.y
+    det = max(i_ee * i_nn - i_en * i_en, 1e-30)
+    f_ee, f_en, f_nn = i_nn / det, -i_en / det, i_ee / det
+    mx = f_ee * w_x + f_en * w_y
+    my = f_en * w_x + f_nn * w_y
     if len(items) > 1:
-        points = np.array([[item.x, item.y] for item in items]) - mean
-        spread = points.T @ points / len(items)
-        fused = np.asarray(fused + spread, dtype=np.float64)
-    return float(mean[0]), float(mean[1]), fused
+        n = len(items)
+        s_ee = sum((item.x - mx) ** 2 for item in items) / n
+        s_en = sum((item.x - mx) * (item.y - my) for item in items) / n
+        s_nn = sum((item.y - my) ** 2 for item in items) / n
+        f_ee, f_en, f_nn = f_ee + s_ee, f_en + s_en, f_nn + s_nn
+    return mx, my, (f_ee, f_en, f_nn)
 
 
 def union_find_clusters(n: int, pairs: Sequence[tuple[int, int]]) -> list[list[int]]:
@@ -119,16 +202,6 @@ def union_find_clusters(n: int, pairs: Sequence[tuple[int, int]]) -> list[list[i
     for i in range(n):
         groups.setdefault(find(i), []).append(i)
     return sorted(groups.values(), key=lambda g: g[0])
-
-
-def isotropic_cov(sigma_m: float) -> FloatArray:
-    """Covariance of an isotropic error with standard deviation ``sigma_m``, m²."""
-    return np.eye(2) * float(sigma_m) ** 2
-
-
-def bounds_cov(width_m: float, height_m: float) -> FloatArray:
-    """Covariance of a uniform distribution over a ``width_m`` x ``height_m`` box, m²."""
-    return np.diag([max(width_m, 1.0) ** 2 / 12.0, max(height_m, 1.0) ** 2 / 12.0])
 
 
 def vote(votes: dict[str, float], key: str, weight: float) -> None:

@@ -12,30 +12,53 @@ passed here:
 * **single sensors without direction** (arrival times only): associated by
   time differences in the local configuration and located the same way.
 
-Each located source becomes a fusion item whose confidence counts every
-station once, like the local path.
+Each located source is returned as a :class:`NetworkSource` in geographic
+coordinates; the caller turns it into a fusion item (every station counted once
+in its confidence, like the local path).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-import numpy as np
-
-from truceline.fusion.confidence import Contribution
-from truceline.fusion.items import Item, vote
 from truceline.ground.associate import AssociatedEvent, AssociationConfig, associate
 from truceline.ground.base import Arrival, Atmosphere
 from truceline.ground.locate import LocationError, locate
-from truceline.model.geo import LocalFrame
 from truceline.model.location import BearingLocation, StationLocation
 from truceline.model.observation import Observation
 
-__all__ = ["REGIONAL_REACH_M", "network_items"]
+__all__ = ["REGIONAL_CELERITY_MIN_MPS", "REGIONAL_REACH_M", "NetworkSource", "network_sources"]
 
 #: Bearings that reach further than this are regional (infrasound arrays), metres.
 REGIONAL_REACH_M = 100_000.0
+#: Slowest celerity of the regional configuration, m/s (bounds arrival spreads).
+REGIONAL_CELERITY_MIN_MPS = 250.0
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSource:
+    """A source located from regional or TDOA arrivals.
+
+    Attributes
+    ----------
+    lon, lat
+        Position, degrees.
+    cov
+        ``(ee, en, nn)`` position covariance, m².
+    origin_s, origin_sigma_s
+        Origin time (epoch seconds) and its standard deviation, seconds.
+    members
+        Caller's indices of the supporting observations (later phases included), sorted.
+    """
+
+    lon: float
+    lat: float
+    cov: tuple[float, float, float]
+    origin_s: float
+    origin_sigma_s: float
+    members: tuple[int, ...]
 
 
 def _partition(
@@ -52,17 +75,12 @@ def _partition(
     return regional, tdoa
 
 
-def _item(
-    event: AssociatedEvent,
-    arrivals: dict[str, Arrival],
-    by_id: dict[str, int],
-    obs: Sequence[Observation],
-    frame: LocalFrame,
-    contribution: Callable[[Observation], Contribution],
-) -> Item:
+def _source(
+    event: AssociatedEvent, arrivals: dict[str, Arrival], by_id: dict[str, int]
+) -> NetworkSource:
     members = [arrivals[m] for m in event.members]
     lon, lat, t, t_sigma = event.lon, event.lat, event.origin_s, event.origin_sigma_s
-    cov = np.array([[event.cov_m2[0], event.cov_m2[1]], [event.cov_m2[1], event.cov_m2[2]]])
+    cov = (event.cov_m2[0], event.cov_m2[1], event.cov_m2[2])
     try:
         estimate = locate(members, initial=(event.lon, event.lat))
     except LocationError:
@@ -70,61 +88,38 @@ def _item(
     if estimate is not None and estimate.converged:
         lon, lat = estimate.lon, estimate.lat
         t, t_sigma = estimate.origin_time_s, estimate.origin_sigma_s
-        cov = np.array([[estimate.cov[0], estimate.cov[1]], [estimate.cov[1], estimate.cov[2]]])
-    x, y = frame.point_to_local(lon, lat)
-    indices = sorted(by_id[m] for m in (*event.members, *event.later_phases))
-    votes: dict[str, float] = {}
-    contributions = []
-    for index in indices:
-        c = contribution(obs[index])
-        if c.classifies:
-            vote(votes, c.kind, max(c.confidence * c.reliability, 1e-6))
-        contributions.append(c)
-    kind = min(votes, key=lambda k: (-votes[k], k)) if votes else "other"
-    return Item(
-        kind=kind,
-        x=x,
-        y=y,
-        cov=cov,
-        t=t,
-        t_sigma=max(t_sigma, 0.0) if math.isfinite(t_sigma) else 0.0,
-        t_lo=t,
-        t_hi=t,
+        cov = (estimate.cov[0], estimate.cov[1], estimate.cov[2])
+    indices = tuple(sorted(by_id[m] for m in (*event.members, *event.later_phases)))
+    return NetworkSource(
+        lon=float(lon),
+        lat=float(lat),
+        cov=(float(cov[0]), float(cov[1]), float(cov[2])),
+        origin_s=float(t),
+        origin_sigma_s=max(float(t_sigma), 0.0) if math.isfinite(t_sigma) else 0.0,
         members=indices,
-        contributions=contributions,
-        kind_votes=votes,
-        modalities={obs[i].modality for i in indices},
     )
 
 
-def network_items(
-    ids: Sequence[str],
-    obs: Sequence[Observation],
-    candidates: Sequence[int],
-    frame: LocalFrame,
-    contribution: Callable[[Observation], Contribution],
-) -> tuple[list[Item], list[int]]:
+def network_sources(
+    ids: Sequence[str], obs: Sequence[Observation], candidates: Sequence[int]
+) -> tuple[list[NetworkSource], list[int]]:
     """Associate and locate regional-array and TDOA arrivals.
 
     Parameters
     ----------
     ids, obs
-        Observation ids and observations of the run (parallel sequences).
+        Observation ids and observations (parallel sequences).
     candidates
         Indices of ground arrivals the local associator left unassociated.
-    frame
-        The run's metric frame.
-    contribution
-        Maps an observation to its say in an event's confidence.
 
     Returns
     -------
     tuple
-        Items of located sources, and the indices still unassociated.
+        Located sources, and the indices still unassociated (sorted).
     """
     regional, tdoa = _partition([(i, obs[i]) for i in candidates])
     used: set[int] = set()
-    items: list[Item] = []
+    sources: list[NetworkSource] = []
     for indices, config in (
         (regional, AssociationConfig.regional()),
         (tdoa, AssociationConfig.local()),
@@ -140,8 +135,8 @@ def network_items(
             continue
         result = associate(list(arrivals.values()), Atmosphere(), config)
         for event in result.events:
-            item = _item(event, arrivals, by_id, obs, frame, contribution)
-            items.append(item)
-            used.update(item.members)
+            source = _source(event, arrivals, by_id)
+            sources.append(source)
+            used.update(source.members)
     leftover = sorted(set(candidates) - used)
-    return items, leftover
+    return sources, leftover

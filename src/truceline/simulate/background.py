@@ -8,7 +8,10 @@
   midday (loud explosions, exempt by the agreement).
 * **Thunderstorms**: a cell crossing the sensor field from west to east in the
   afternoon of day 1 (and every third day after), with ~2 cloud-to-ground
-  strokes a minute; ground sensors hear the thunder.
+  strokes a minute; ground sensors hear the thunder. Each stroke is its own
+  truth event (kind ``other``, id ``storm-<n>-stroke-<k>``): the strokes of one
+  storm are kilometres and minutes apart, so no single place and time stands
+  for the storm.
 * **Lawful heavy weapons**: groups beyond their withdrawal band, in declared
   storage sites, or of classes no band restricts; plus six random garrison
   groups a side (armour anywhere, tanks and light artillery beyond 15 km, heavy
@@ -18,6 +21,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -27,7 +31,7 @@ from truceline.simulate.hostile import place_group
 from truceline.simulate.truth import TruthEvent
 from truceline.simulate.world import Emission, GroundObject, HeatSource, Storm, World
 
-__all__ = ["add_background"]
+__all__ = ["DEFAULT_BACKGROUND", "BackgroundPlan", "add_background"]
 
 _HOUR: Final = 3600.0
 #: Mean number of agricultural burns a day.
@@ -56,6 +60,36 @@ _STORED: Final = (
     ("equip-west-storage", "storage-west", "artillery_ge100", 6),
     ("equip-east-storage", "storage-east", "tank", 8),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class BackgroundPlan:
+    """How much benign activity a scenario family has.
+
+    Attributes
+    ----------
+    burns_per_day
+        Mean number of agricultural burns a day (Poisson).
+    storm_every_days
+        A thunderstorm on day 1 and then every ``storm_every_days`` days.
+    quarry_blast_p
+        Probability that a declared quarry blasts on a given day.
+    """
+
+    burns_per_day: float = _BURNS_PER_DAY
+    storm_every_days: int = 3
+    quarry_blast_p: float = 0.85
+
+    def __post_init__(self) -> None:
+        if self.burns_per_day < 0 or self.storm_every_days < 1:
+            raise ValueError(f"invalid background plan {self!r}")
+        if not 0.0 <= self.quarry_blast_p <= 1.0:
+            raise ValueError(f"quarry_blast_p must be in [0, 1], got {self.quarry_blast_p}")
+
+
+#: The default scenario's background.
+DEFAULT_BACKGROUND: Final = BackgroundPlan()
+
 #: Typical fire radiative power of the flare sites, megawatts.
 _FLARE_FRP_MW: Final = {"steelworks": 45.0, "gas-flare": 20.0}
 
@@ -88,10 +122,10 @@ def _flares(world: World) -> None:
         )
 
 
-def _burns(world: World, rng: np.random.Generator) -> None:
+def _burns(world: World, rng: np.random.Generator, per_day: float) -> None:
     line = world.geo.line
     for day in range(world.days):
-        for number in range(int(rng.poisson(_BURNS_PER_DAY))):
+        for number in range(int(rng.poisson(per_day))):
             side = str(rng.choice(["west", "east"]))
             x, y = line.place(rng.uniform(0.0, 1.0) * line.length_m, side, rng.uniform(3e3, 95e3))
             start = world.day_start(day) + rng.uniform(6.0, 13.0) * _HOUR
@@ -113,10 +147,10 @@ def _burns(world: World, rng: np.random.Generator) -> None:
             )
 
 
-def _quarry_blasts(world: World, rng: np.random.Generator) -> None:
+def _quarry_blasts(world: World, rng: np.random.Generator, p: float) -> None:
     for day in range(world.days):
         for site in world.geo.quarries:
-            if rng.random() >= 0.85:
+            if rng.random() >= p:
                 continue
             time = world.day_start(day) + rng.uniform(8.5, 12.5) * _HOUR
             x, y = site.x, site.y
@@ -141,9 +175,9 @@ def _quarry_blasts(world: World, rng: np.random.Generator) -> None:
             )
 
 
-def _storms(world: World, rng: np.random.Generator) -> None:
+def _storms(world: World, rng: np.random.Generator, every_days: int) -> None:
     line = world.geo.line
-    for number, day in enumerate(range(world.scripted_day(1), world.days, 3), start=1):
+    for number, day in enumerate(range(world.scripted_day(1), world.days, every_days), start=1):
         start = world.day_start(day) + rng.uniform(14.0, 17.0) * _HOUR
         duration = rng.uniform(2.0, 3.0) * _HOUR
         s_m = rng.uniform(0.3, 0.7) * line.length_m
@@ -159,36 +193,26 @@ def _storms(world: World, rng: np.random.Generator) -> None:
             radius_m=35e3,
         )
         world.storms.append(storm)
-        truth_id = f"storm-{number}"
         strokes = np.sort(
             rng.uniform(start, start + duration, int(rng.poisson(duration / _STROKE_INTERVAL_S)))
         )
-        for time in strokes:
+        for k, time in enumerate(strokes, start=1):
             cx, cy = storm.centre(float(time))
-            world.emissions.append(
-                Emission(
-                    float(time),
-                    cx + rng.normal(0, 5e3),
-                    cy + rng.normal(0, 5e3),
-                    "thunder",
-                    0.8,
+            x, y = cx + rng.normal(0, 5e3), cy + rng.normal(0, 5e3)
+            truth_id = f"storm-{number}-stroke-{k:03d}"
+            world.emissions.append(Emission(float(time), x, y, "thunder", 0.8, truth_id))
+            world.events.append(
+                TruthEvent(
                     truth_id,
+                    "other",
+                    float(time),
+                    x,
+                    y,
+                    None,
+                    benign_reason="thunder",
+                    detail=f"cloud-to-ground stroke {k} of {strokes.size} of thunderstorm {number}",
                 )
             )
-        mx, my = storm.centre(start + duration / 2.0)
-        world.events.append(
-            TruthEvent(
-                truth_id,
-                "other",
-                start,
-                mx,
-                my,
-                None,
-                time_end=start + duration,
-                benign_reason="thunder",
-                detail=f"thunderstorm cell crossing the line, {strokes.size} strokes",
-            )
-        )
 
 
 def _lawful_weapons(world: World, rng: np.random.Generator) -> None:
@@ -237,10 +261,16 @@ def _lawful_weapons(world: World, rng: np.random.Generator) -> None:
         )
 
 
-def add_background(world: World, rng: np.random.Generator) -> None:
-    """Add the benign background (see the module docstring) to ``world``."""
+def add_background(
+    world: World, rng: np.random.Generator, plan: BackgroundPlan = DEFAULT_BACKGROUND
+) -> None:
+    """Add the benign background (see the module docstring) to ``world``.
+
+    ``plan`` sets how many burns, storms and quarry blasts there are; the
+    default is the default scenario's.
+    """
     _lawful_weapons(world, rng)
     _flares(world)
-    _quarry_blasts(world, rng)
-    _storms(world, rng)
-    _burns(world, rng)
+    _quarry_blasts(world, rng, plan.quarry_blast_p)
+    _storms(world, rng, plan.storm_every_days)
+    _burns(world, rng, plan.burns_per_day)

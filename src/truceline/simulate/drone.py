@@ -46,7 +46,7 @@ from truceline.simulate.writers import (
     write_feature_collection,
 )
 
-__all__ = ["Patrol", "plan_patrols", "write_drones"]
+__all__ = ["DEFAULT_PATROLS", "Patrol", "PatrolPlan", "plan_patrols", "write_drones"]
 
 _HOUR: Final = 3600.0
 _SPEED_MPS: Final = 30.0
@@ -73,6 +73,30 @@ _DEPTH_PATROLS: Final = (
     ("west", (13.0, 14.5), "UAV-03", "DW2"),
     ("east", (14.0, 15.5), "UAV-04", "DE2"),
 )
+
+
+#: Line patrols a day: (take-off hours UTC, platform).
+_LINE_PATROLS: Final = (((0.5, 2.0), "UAV-01"), ((6.0, 8.0), "UAV-02"), ((12.0, 15.0), "UAV-01"))
+
+
+@dataclass(frozen=True, slots=True)
+class PatrolPlan:
+    """Which routine patrols fly every day (tasked patrols fly whenever asked for).
+
+    Attributes
+    ----------
+    line
+        Line patrols: (take-off hours UTC, platform); ids ``L1``, ``L2``...
+    depth
+        Depth patrols: (side, take-off hours UTC, platform, id).
+    """
+
+    line: tuple[tuple[tuple[float, float], str], ...] = _LINE_PATROLS
+    depth: tuple[tuple[str, tuple[float, float], str, str], ...] = _DEPTH_PATROLS
+
+
+#: The default scenario's patrols (see the module docstring).
+DEFAULT_PATROLS: Final = PatrolPlan()
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,20 +186,20 @@ def _depth_route(
     return ((first.x, first.y), *((x, y) for _, x, y in along), (last.x, last.y))
 
 
-def plan_patrols(world: World, rng: np.random.Generator) -> list[Patrol]:
+def plan_patrols(
+    world: World, rng: np.random.Generator, plan: PatrolPlan = DEFAULT_PATROLS
+) -> list[Patrol]:
     """All patrols of the scenario (see the module docstring), in take-off order."""
     patrols = []
     for day in range(world.days):
         base = world.day_start(day)
         date = f"{from_epoch(base):%Y-%m-%d}"
-        for n, (hours, platform) in enumerate(
-            (((0.5, 2.0), "UAV-01"), ((6.0, 8.0), "UAV-02"), ((12.0, 15.0), "UAV-01")), start=1
-        ):
+        for n, (hours, platform) in enumerate(plan.line, start=1):
             time = base + rng.uniform(*hours) * _HOUR
             patrols.append(
                 Patrol(f"{date}-L{n}", f"drone:{platform}", "line", time, _line_route(world, rng))
             )
-        for side, hours, platform, code in _DEPTH_PATROLS:
+        for side, hours, platform, code in plan.depth:
             time = base + rng.uniform(*hours) * _HOUR
             patrols.append(
                 Patrol(
@@ -370,9 +394,9 @@ def _sensor(platform: str) -> dict[str, Any]:
 
 
 def write_drones(
-    out_dir: Path, world: World, rng: np.random.Generator
+    out_dir: Path, world: World, rng: np.random.Generator, plan: PatrolPlan = DEFAULT_PATROLS
 ) -> tuple[list[Path], dict[str, int], list[FalseAlarm], list[Patrol]]:
-    """Plan and fly the patrols; write one GeoJSON file per patrol.
+    """Plan and fly the patrols (routine ones by ``plan``); write one GeoJSON file per patrol.
 
     Returns
     -------
@@ -381,7 +405,7 @@ def write_drones(
         ``drone_coverage``), the detector's false positives and the patrols
         flown (in take-off order).
     """
-    flights = [_fly(p, world.end) for p in plan_patrols(world, rng)]
+    flights = [_fly(p, world.end) for p in plan_patrols(world, rng, plan)]
     flights = [f for f in flights if f.t0.size]
     _see_objects(world, flights, rng)
     _see_craters(world, flights, rng)

@@ -193,9 +193,10 @@ def _seen(
     centre = (pixel[0] + rng.normal(0, _PIXEL_SIGMA), pixel[1] + rng.normal(0, _PIXEL_SIGMA))
     aspect = max(0.35, dz / slant)  # foreshortened in oblique views
     size = size_px * rng.uniform(0.85, 1.15)
-    return Detection(
-        recorded, _box(centre, size, aspect, true), label, round(score, 2), target.truth_id
-    )
+    box = _box(centre, size, aspect, true)
+    if box[2] <= box[0] or box[3] <= box[1]:
+        return None  # the noisy box fell off the frame's edge: nothing to report
+    return Detection(recorded, box, label, round(score, 2), target.truth_id)
 
 
 def _false_positives(recorded: CameraPose, rng: np.random.Generator) -> list[Detection]:

@@ -22,8 +22,10 @@ were detected in.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +49,9 @@ RAW_DIR: Final = "drone-raw"
 #: Value of the ``format`` member of a detections file.
 DETECTIONS_FORMAT: Final = "truceline-drone-detections/1"
 _FORMATS: Final = (("tlog", "mavlink-tlog"), ("klv", "misb-st0601-klv"))
+#: Longest gap between poses a telemetry reader interpolates across, seconds
+#: (the default of :class:`truceline.drone.base.Telemetry`).
+_READER_MAX_GAP_S: Final = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +98,26 @@ def _write_telemetry(path: Path, log: FlightLog, terrain_height_m: float) -> Pat
     return sidecar
 
 
+def _detection_time(time_s: float, recorded: Sequence[float]) -> str:
+    """ISO time (milliseconds) of a frame at ``time_s`` that stays inside its telemetry clip.
+
+    Rounding to the millisecond can push the time of a clip's first or last
+    frame past the clip's edge, into the gap before or after it, where a
+    reader refuses to interpolate (:data:`_READER_MAX_GAP_S`); there the time
+    is rounded towards the clip instead.
+    """
+    text = iso_time(time_s)
+    millis = round(time_s * 1000.0)
+    index = bisect.bisect_left(recorded, time_s)
+    before = recorded[index - 1] if index > 0 else -math.inf
+    after = recorded[index + 1] if index + 1 < len(recorded) else math.inf
+    if millis > time_s * 1000.0 and after - time_s > _READER_MAX_GAP_S:
+        text = iso_time(math.floor(time_s * 1000.0) / 1000.0)
+    elif millis < time_s * 1000.0 and time_s - before > _READER_MAX_GAP_S:
+        text = iso_time(math.ceil(time_s * 1000.0) / 1000.0)
+    return text
+
+
 def _write_detections(
     path: Path,
     telemetry: Path,
@@ -101,9 +126,10 @@ def _write_detections(
     terrain_height_m: float,
 ) -> None:
     with_frame = telemetry.suffix == ".tlog"
+    recorded = sorted(p.time_s for p in log.recorded)
     rows = []
     for det in sorted(found, key=lambda d: (d.pose.time_s, d.box, d.label)):
-        row: dict[str, Any] = {"time": iso_time(det.pose.time_s)}
+        row: dict[str, Any] = {"time": _detection_time(det.pose.time_s, recorded)}
         if with_frame:
             row["frame"] = det.pose.frame
         row |= {"box": list(det.box), "label": det.label, "score": det.score}

@@ -270,6 +270,7 @@ def _picks(
                 label,
                 float(field),
                 round(float(amplitude / state.noise_pa[day, j]), 1),
+                (emission.truth_id, int(i)),
             )
         )
     return picks, weather
@@ -317,12 +318,35 @@ class GroundOutput:
         Injected false alarms: isolated spurious picks and vehicle triggers.
     weather
         The scenario's daily atmospheres (shared with the infrasound array).
+    heard
+        Per truth event with picks in the detections CSV (``ground-edge/``):
+        ``acoustic_picks`` (all its picks) and ``acoustic_stations`` (the most
+        stations that picked one of its sounds).
     """
 
     files: list[Path]
     counts: dict[str, int]
     false_alarms: list[FalseAlarm]
     weather: Weather
+    heard: dict[str, dict[str, int]]
+
+
+def _heard(world: World, picks: list[Pick]) -> dict[str, dict[str, int]]:
+    """What the detections CSV holds of each truth event (see :class:`GroundOutput`)."""
+    picked: dict[str, int] = {}
+    stations: dict[tuple[str, int], set[str]] = {}
+    for pick in picks:
+        if pick.source is None or not world.start <= pick.field_time < world.end:
+            continue
+        picked[pick.source[0]] = picked.get(pick.source[0], 0) + 1
+        stations.setdefault(pick.source, set()).add(pick.sensor.id)
+    best: dict[str, int] = {}
+    for (truth_id, _), heard_by in stations.items():
+        best[truth_id] = max(best.get(truth_id, 0), len(heard_by))
+    return {
+        truth_id: {"acoustic_picks": picked[truth_id], "acoustic_stations": best[truth_id]}
+        for truth_id in sorted(picked)
+    }
 
 
 def _write_geojson(
@@ -393,4 +417,4 @@ def write_ground(
         FalseAlarm(p.sensor.id, p.time, p.sensor.x, p.sensor.y, p.kind) for p in spurious + vehicles
     ]
     counts["edge_detections"] = edge_count
-    return GroundOutput(files + edge_files, counts, alarms, weather)
+    return GroundOutput(files + edge_files, counts, alarms, weather, _heard(world, picks))

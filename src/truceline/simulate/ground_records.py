@@ -48,6 +48,10 @@ class Pick:
         same clock jitter and the sensor's clock offset of the day.
     snr
         Amplitude over the sensor's noise level of the day.
+    source
+        ``(truth event id, emission number)`` of the sound picked, or ``None``
+        for a false alarm (kept for the truth file, never written to the
+        sensor formats).
     """
 
     time: float
@@ -59,6 +63,7 @@ class Pick:
     label: str
     field_time: float
     snr: float
+    source: tuple[str, int] | None = None
 
     def feature(self) -> dict[str, Any]:
         return {

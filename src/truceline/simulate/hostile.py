@@ -32,15 +32,46 @@ from shapely.geometry import Point
 from truceline.simulate.truth import ScenarioError, TruthEvent
 from truceline.simulate.world import Crater, Emission, GroundObject, HeatSource, Tasking, World
 
-__all__ = ["OTHER_SIDE", "add_hostilities", "place_group"]
+__all__ = [
+    "GUNS",
+    "OTHER_SIDE",
+    "FireMission",
+    "Gun",
+    "add_hostilities",
+    "attack",
+    "fire_salvo",
+    "ignite",
+    "launch_event",
+    "place_group",
+    "survey_time",
+]
 
 _HOUR: Final = 3600.0
 OTHER_SIDE: Final = {"west": "east", "east": "west"}
 
 
 @dataclass(frozen=True, slots=True)
-class _Gun:
-    """How a weapon class fires (distances in metres, times in seconds)."""
+class Gun:
+    """How a weapon class fires (distances in metres, times in seconds).
+
+    Attributes
+    ----------
+    launch_m, impact_m
+        Distance ranges from the contact line of firing positions (own side)
+        and of aim points (the other side), metres.
+    rounds
+        Rounds per salvo (inclusive range).
+    interval_s
+        Seconds between rounds.
+    launch_strength, impact_strength
+        Loudness relative to a 152/155 mm shell.
+    scatter_m
+        Standard deviation of the impacts around the aim point, metres.
+    ignite_p
+        Probability that an impact starts a fire.
+    speed_mps
+        Mean speed of the projectile over its flight, metres per second.
+    """
 
     launch_m: tuple[float, float]
     impact_m: tuple[float, float]
@@ -53,14 +84,40 @@ class _Gun:
     speed_mps: float
 
 
-_GUNS: Final = {
-    "mortar": _Gun((1500, 4000), (2000, 5000), (4, 10), (8, 30), 0.7, 0.75, 90, 0.06, 200),
-    "artillery_lt100": _Gun((3000, 8000), (2000, 9000), (4, 8), (15, 50), 0.95, 0.9, 130, 0.1, 350),
-    "artillery_ge100": _Gun(
+GUNS: Final = {
+    "mortar": Gun((1500, 4000), (2000, 5000), (4, 10), (8, 30), 0.7, 0.75, 90, 0.06, 200),
+    "artillery_lt100": Gun((3000, 8000), (2000, 9000), (4, 8), (15, 50), 0.95, 0.9, 130, 0.1, 350),
+    "artillery_ge100": Gun(
         (5000, 12000), (3000, 15000), (4, 10), (20, 60), 1.2, 1.1, 160, 0.15, 400
     ),
 }
 _GUN_WEIGHTS: Final = (0.35, 0.25, 0.4)
+
+
+@dataclass(frozen=True, slots=True)
+class FireMission:
+    """One salvo: who fires what, from where, at what, and its truth ids.
+
+    Attributes
+    ----------
+    party, weapon
+        The firing party and the weapon class (a key of :data:`GUNS`).
+    launch, aim
+        Firing position and aim point, local metres.
+    launch_id, impact_id
+        Truth event ids of the firing position and of the impacts.
+    impact_detail
+        Free text of the impact truth event.
+    """
+
+    party: str
+    weapon: str
+    launch: tuple[float, float]
+    aim: tuple[float, float]
+    launch_id: str
+    impact_id: str
+    impact_detail: str
+
 
 #: (id, party, weapon class, count, distance range m, day, appearance hours, stay h or None)
 _DEPLOYMENTS: Final = (
@@ -71,7 +128,7 @@ _DEPLOYMENTS: Final = (
 )
 
 
-def _survey_time(world: World, rng: np.random.Generator, after: float) -> float | None:
+def survey_time(world: World, rng: np.random.Generator, after: float) -> float | None:
     """First daylight slot (06–14 UTC) after ``after`` for a damage survey flight."""
     hour = (after % 86_400.0) / _HOUR
     if hour < 6.0:
@@ -82,7 +139,7 @@ def _survey_time(world: World, rng: np.random.Generator, after: float) -> float 
     return after if after < world.end - 2.0 * _HOUR else None
 
 
-def _ignite(
+def ignite(
     world: World,
     rng: np.random.Generator,
     where: tuple[float, float, float],
@@ -99,12 +156,93 @@ def _ignite(
     world.heat.append(HeatSource(time, time + rng.uniform(*hours) * _HOUR, x, y, frp, truth_id))
 
 
+def fire_salvo(
+    world: World,
+    rng: np.random.Generator,
+    mission: FireMission,
+    time: float,
+) -> tuple[list[float], float, list[tuple[float, float, float]]]:
+    """Fire one salvo of ``mission`` from ``time`` and add its impact truth event.
+
+    Every round is a launch emission at the firing position (25 m scatter of
+    the guns), an impact emission, a crater and possibly a fire where it lands
+    (scatter :attr:`Gun.scatter_m` around the aim point, flight time at
+    :attr:`Gun.speed_mps`).
+
+    Returns
+    -------
+    tuple
+        Launch times of the rounds (epoch s), the time the guns are free again
+        (epoch s) and the hits ``(time, x, y)``.
+    """
+    gun = GUNS[mission.weapon]
+    lx, ly = mission.launch
+    ax, ay = mission.aim
+    rounds = int(rng.integers(gun.rounds[0], gun.rounds[1] + 1))
+    hits: list[tuple[float, float, float]] = []
+    launches: list[float] = []
+    for _ in range(rounds):
+        x, y = ax + rng.normal(0.0, gun.scatter_m), ay + rng.normal(0.0, gun.scatter_m)
+        t_hit = time + math.hypot(x - lx, y - ly) / gun.speed_mps
+        bx, by = lx + rng.normal(0.0, 25.0), ly + rng.normal(0.0, 25.0)
+        world.emissions.append(
+            Emission(time, bx, by, "launch", gun.launch_strength, mission.launch_id)
+        )
+        world.emissions.append(
+            Emission(t_hit, x, y, "impact", gun.impact_strength, mission.impact_id)
+        )
+        world.craters.append(Crater(t_hit, x, y, mission.impact_id))
+        ignite(world, rng, (t_hit, x, y), gun.ignite_p, 3.0, (1.0, 6.0), mission.impact_id)
+        hits.append((t_hit, x, y))
+        launches.append(time)
+        time += rng.uniform(*gun.interval_s)
+    cx, cy = float(np.mean([h[1] for h in hits])), float(np.mean([h[2] for h in hits]))
+    world.events.append(
+        TruthEvent(
+            mission.impact_id,
+            "impact",
+            min(h[0] for h in hits),
+            cx,
+            cy,
+            mission.party,
+            mission.weapon,
+            rounds,
+            time_end=max(h[0] for h in hits),
+            detail=mission.impact_detail,
+        )
+    )
+    return launches, time, hits
+
+
+def launch_event(
+    launch_id: str,
+    party: str,
+    weapon: str,
+    launch: tuple[float, float],
+    launches: list[float],
+    detail: str,
+) -> TruthEvent:
+    """The truth event of a firing position: every round fired from it in one episode."""
+    return TruthEvent(
+        launch_id,
+        "launch",
+        launches[0],
+        launch[0],
+        launch[1],
+        party,
+        weapon,
+        len(launches),
+        time_end=launches[-1],
+        detail=detail,
+    )
+
+
 def _fire_episode(
     world: World, rng: np.random.Generator, number: int, party: str, t0: float, s_m: float
 ) -> float:
     """One shelling episode; returns the time of its last launch (epoch s)."""
-    weapon = str(rng.choice(list(_GUNS), p=_GUN_WEIGHTS))
-    gun, line, other = _GUNS[weapon], world.geo.line, OTHER_SIDE[party]
+    weapon = str(rng.choice(list(GUNS), p=_GUN_WEIGHTS))
+    gun, line, other = GUNS[weapon], world.geo.line, OTHER_SIDE[party]
     lx, ly = line.place(s_m + rng.uniform(-2e3, 2e3), party, rng.uniform(*gun.launch_m))
     launch_id = f"fire-{number:02d}-launch"
     aims = 2 if rng.random() < 0.3 else 1
@@ -115,51 +253,29 @@ def _fire_episode(
             aim_s += float(rng.choice([-1.0, 1.0])) * rng.uniform(2.5e3, 5e3)
             time += rng.uniform(120.0, 360.0)  # re-laying the guns
         ax, ay = line.place(aim_s, other, rng.uniform(*gun.impact_m))
-        impact_id = f"fire-{number:02d}-impact-{aim + 1}"
-        rounds = int(rng.integers(gun.rounds[0], gun.rounds[1] + 1))
-        hits: list[tuple[float, float, float]] = []
-        for _ in range(rounds):
-            x, y = ax + rng.normal(0.0, gun.scatter_m), ay + rng.normal(0.0, gun.scatter_m)
-            t_hit = time + math.hypot(x - lx, y - ly) / gun.speed_mps
-            bx, by = lx + rng.normal(0.0, 25.0), ly + rng.normal(0.0, 25.0)
-            world.emissions.append(Emission(time, bx, by, "launch", gun.launch_strength, launch_id))
-            world.emissions.append(Emission(t_hit, x, y, "impact", gun.impact_strength, impact_id))
-            world.craters.append(Crater(t_hit, x, y, impact_id))
-            _ignite(world, rng, (t_hit, x, y), gun.ignite_p, 3.0, (1.0, 6.0), impact_id)
-            hits.append((t_hit, x, y))
-            launches.append(time)
-            time += rng.uniform(*gun.interval_s)
-        cx, cy = float(np.mean([h[1] for h in hits])), float(np.mean([h[2] for h in hits]))
-        world.events.append(
-            TruthEvent(
-                impact_id,
-                "impact",
-                min(h[0] for h in hits),
-                cx,
-                cy,
-                party,
-                weapon,
-                rounds,
-                time_end=max(h[0] for h in hits),
-                detail=f"{weapon} impacts of fire episode {number}",
-            )
+        mission = FireMission(
+            party,
+            weapon,
+            (lx, ly),
+            (ax, ay),
+            launch_id,
+            f"fire-{number:02d}-impact-{aim + 1}",
+            f"{weapon} impacts of fire episode {number}",
         )
+        fired, time, hits = fire_salvo(world, rng, mission, time)
+        launches += fired
         if rng.random() < 0.75:
-            when = _survey_time(world, rng, max(h[0] for h in hits) + 1800.0)
+            when = survey_time(world, rng, max(h[0] for h in hits) + 1800.0)
             if when is not None:
                 world.taskings.append(Tasking(when, ax, ay, other, "crater survey"))
     world.events.append(
-        TruthEvent(
+        launch_event(
             launch_id,
-            "launch",
-            launches[0],
-            lx,
-            ly,
             party,
             weapon,
-            len(launches),
-            time_end=launches[-1],
-            detail=f"{weapon} firing position of episode {number}",
+            (lx, ly),
+            launches,
+            f"{weapon} firing position of episode {number}",
         )
     )
     return launches[-1]
@@ -183,8 +299,12 @@ def _fire_days(world: World, rng: np.random.Generator) -> None:
             )
 
 
-def _attack(world: World, rng: np.random.Generator) -> None:
-    """The rocket strike on the deepest ``west`` town (the scenario's escalation)."""
+def attack(world: World, rng: np.random.Generator) -> None:
+    """The rocket strike on the deepest ``west`` town (the scenario's escalation).
+
+    ``east`` fires a heavy rocket salvo (8–12 rounds) from 22–32 km behind the
+    line on scenario day 1 (or the last day) at about 09:30 UTC.
+    """
     geo, line = world.geo, world.geo.line
     town = max(
         (t for t in geo.towns if t.side == "west"), key=lambda t: float(line.distance_m(t.x, t.y))
@@ -206,7 +326,7 @@ def _attack(world: World, rng: np.random.Generator) -> None:
         )
         world.emissions.append(Emission(t_hit, x, y, "impact", 1.5, "attack-impact"))
         world.craters.append(Crater(t_hit, x, y, "attack-impact"))
-        _ignite(world, rng, (t_hit, x, y), 0.6, 15.0, (3.0, 10.0), "attack-impact")
+        ignite(world, rng, (t_hit, x, y), 0.6, 15.0, (3.0, 10.0), "attack-impact")
         hits.append((t_hit, x, y))
         launches.append(time)
     cx, cy = float(np.mean([h[1] for h in hits])), float(np.mean([h[2] for h in hits]))
@@ -268,7 +388,7 @@ def _exercise(world: World, rng: np.random.Generator) -> None:
     for time in np.sort(rng.uniform(t0, t0 + duration, 4)):
         ex, ey = x + rng.normal(0, 80), y + rng.normal(0, 80)
         world.emissions.append(Emission(float(time), ex, ey, "explosion", 0.55, "exercise-1"))
-        _ignite(world, rng, (float(time), ex, ey), 0.15, 1.5, (1.0, 3.0), "exercise-1")
+        ignite(world, rng, (float(time), ex, ey), 0.15, 1.5, (1.0, 3.0), "exercise-1")
     world.objects.append(
         GroundObject(
             "military_presence",
@@ -368,4 +488,4 @@ def add_hostilities(world: World, rng: np.random.Generator) -> None:
     _positions(world, rng)
     _exercise(world, rng)
     _fire_days(world, rng)
-    _attack(world, rng)
+    attack(world, rng)

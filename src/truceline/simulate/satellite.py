@@ -186,8 +186,17 @@ def _row(
     ]
 
 
-def fire_pixels(world: World, overpass: Overpass, rng: np.random.Generator) -> list[list[Any]]:
-    """FIRMS rows (as text fields) of the fires burning and cloud-free at ``overpass``."""
+def fire_pixels(
+    world: World,
+    overpass: Overpass,
+    rng: np.random.Generator,
+    seen: dict[str, int] | None = None,
+) -> list[list[Any]]:
+    """FIRMS rows (as text fields) of the fires burning and cloud-free at ``overpass``.
+
+    When ``seen`` is given, the number of fire pixels written for each truth
+    event is added to it (for the truth file).
+    """
     rows = []
     burning = [h for h in world.heat if h.start <= overpass.time < h.end]
     prepared = overpass.clouds
@@ -199,6 +208,8 @@ def fire_pixels(world: World, overpass: Overpass, rng: np.random.Generator) -> l
         if rng.random() >= min(0.97, 1.0 - math.exp(-frp_now / 2.5)):
             continue
         pixels = 1 + int(frp_now > 12.0) + int(frp_now > 40.0)
+        if seen is not None:
+            seen[heat.truth_id] = seen.get(heat.truth_id, 0) + pixels
         for k in range(pixels):
             dx = (k - (pixels - 1) / 2.0) * overpass.scan_km * 1000.0
             dx += rng.uniform(-0.5, 0.5) * overpass.scan_km * 1000.0 + rng.normal(0.0, 80.0)
@@ -253,9 +264,12 @@ def local_geometry_geojson(world: World, geometry: BaseGeometry) -> dict[str, An
 
 
 def write_satellite(
-    out_dir: Path, world: World, rng: np.random.Generator
+    out_dir: Path, world: World, rng: np.random.Generator, seen: dict[str, int] | None = None
 ) -> tuple[list[Path], dict[str, int], list[Overpass]]:
     """Write one FIRMS CSV and one clear-sky coverage file per overpass.
+
+    ``seen``, when given, receives the number of fire pixels written per truth
+    event (see :func:`fire_pixels`).
 
     Returns
     -------
@@ -267,7 +281,7 @@ def write_satellite(
     rows_total = 0
     (out_dir / "firms").mkdir(parents=True, exist_ok=True)
     for overpass in overpasses:
-        rows = fire_pixels(world, overpass, rng)
+        rows = fire_pixels(world, overpass, rng, seen)
         lines = [",".join(FIRMS_COLUMNS)] + [",".join(str(v) for v in row) for row in rows]
         path = out_dir / "firms" / f"{overpass.stem}.csv"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")

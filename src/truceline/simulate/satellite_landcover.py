@@ -7,19 +7,25 @@ half of the field boundaries lined with 20 m tree windbreaks, a few woods, a
 village and perhaps a pond. Each field has one crop state in November:
 winter wheat (green), stubble, or ploughed soil.
 
-Radiometry per class, November, about 35° incidence:
+Radiometry per class, November, about 35° incidence (representative values,
+not fitted to a site):
 
-=========  ==========  ===================  ====================
-class      S1 VV (dB)  S2 B8 (NIR, refl.)   S2 B12 (SWIR2, refl.)
-=========  ==========  ===================  ====================
-water      -21         0.02                 0.01
-wheat      -12         0.32                 0.09
-stubble    -14         0.24                 0.20
-ploughed   -10.5       0.18                 0.22
-wood       -8          0.22                 0.08
-village    -4          0.19                 0.18
-windbreak  -7.5        0.24                 0.09
-=========  ==========  ===================  ====================
+=========  ==========  =============  ===========  =============
+class      S1 VV (dB)  S2 B3 (green)  S2 B8 (NIR)  S2 B12 (SWIR2)
+=========  ==========  =============  ===========  =============
+water      -21         0.05           0.02         0.01
+wheat      -12         0.07           0.32         0.09
+stubble    -14         0.11           0.24         0.20
+ploughed   -10.5       0.07           0.18         0.22
+wood       -8          0.05           0.22         0.08
+village    -4          0.10           0.19         0.18
+windbreak  -7.5        0.05           0.24         0.09
+=========  ==========  =============  ===========  =============
+
+Optical values are bottom-of-atmosphere reflectance. Open water is the one
+class brighter in green than in the near infrared (NDWI = (green - NIR) /
+(green + NIR) > 0, McFeeters 1996, Int. J. Remote Sens. 17(7): 1425-1432);
+every land class is darker in green than in NIR.
 
 Each field and wood gets a fixed offset (1 dB; 6 % of its reflectance), every
 pixel a fixed 3 % reflectance texture; woods and the village a fixed per-pixel
@@ -46,6 +52,9 @@ from shapely.geometry import Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 __all__ = [
+    "B3",
+    "B8",
+    "B12",
     "CLASS_NAMES",
     "OPTICAL_REFLECTANCE",
     "SAR_VV_DB",
@@ -53,6 +62,7 @@ __all__ = [
     "StackGrid",
     "build_landcover",
     "coverage",
+    "nbr",
     "utm_epsg",
 ]
 
@@ -64,15 +74,17 @@ CLASS_NAMES: Final = ("water", "wheat", "stubble", "ploughed", "wood", "village"
 WATER, WHEAT, STUBBLE, PLOUGHED, WOOD, VILLAGE, WINDBREAK = range(7)
 #: Mean Sentinel-1 VV backscatter per class, dB.
 SAR_VV_DB: Final = (-21.0, -12.0, -14.0, -10.5, -8.0, -4.0, -7.5)
-#: Mean Sentinel-2 reflectance per class: (B8 NIR, B12 SWIR2).
+#: Index of each Sentinel-2 band in the optical arrays: B3 (green), B8 (NIR), B12 (SWIR2).
+B3, B8, B12 = range(3)
+#: Mean Sentinel-2 reflectance per class: (B3 green, B8 NIR, B12 SWIR2).
 OPTICAL_REFLECTANCE: Final = (
-    (0.02, 0.01),
-    (0.32, 0.09),
-    (0.24, 0.20),
-    (0.18, 0.22),
-    (0.22, 0.08),
-    (0.19, 0.18),
-    (0.24, 0.09),
+    (0.05, 0.02, 0.01),
+    (0.07, 0.32, 0.09),
+    (0.11, 0.24, 0.20),
+    (0.07, 0.18, 0.22),
+    (0.05, 0.22, 0.08),
+    (0.10, 0.19, 0.18),
+    (0.05, 0.24, 0.09),
 )
 #: Texture (gamma shape of the radar cross-section) of textured classes; others are flat.
 _TEXTURE_SHAPE: Final = {WOOD: 6.0, WINDBREAK: 6.0, VILLAGE: 1.2}
@@ -170,7 +182,7 @@ class LandCover:
     sar_db
         Mean VV backscatter per pixel without speckle, dB (fixed texture included).
     optical
-        Mean reflectance per pixel, ``(2, rows, cols)``: B8, B12.
+        Mean reflectance per pixel, ``(3, rows, cols)``: B3, B8, B12.
     """
 
     classes: npt.NDArray[np.uint8]
@@ -257,10 +269,17 @@ def _radiometry(
     bright = village[rng.random(village.size) < 0.03]
     sar.flat[bright] += 12.0
     reflectance = np.asarray(OPTICAL_REFLECTANCE, dtype=float)
-    optical = np.stack([reflectance[classes, band] for band in range(2)])
-    optical *= 1.0 + rng.normal(0.0, 0.06, (2, n_units))[:, unit]
+    optical = np.stack([reflectance[classes, band] for band in range(reflectance.shape[1])])
+    optical *= 1.0 + rng.normal(0.0, 0.06, (optical.shape[0], n_units))[:, unit]
     optical *= 1.0 + rng.normal(0.0, 0.03, optical.shape)
     return sar, np.clip(optical, 0.005, 0.9)
+
+
+def nbr(optical: npt.ArrayLike) -> FloatArray:
+    """Normalized Burn Ratio ``(B8 - B12) / (B8 + B12)`` of reflectance ``(3, ...)``."""
+    bands = np.asarray(optical, dtype=float)
+    result: FloatArray = (bands[B8] - bands[B12]) / (bands[B8] + bands[B12])
+    return result
 
 
 def coverage(

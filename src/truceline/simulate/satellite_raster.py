@@ -21,8 +21,9 @@ viewing geometry shifts every field by 0.7 dB and every change's contrast by
 every pixel by independent unit-mean gamma speckle of :data:`SAR_LOOKS` looks
 (the equivalent number of looks of Sentinel-1 IW GRD high resolution).
 
-**Optical**: bottom-of-atmosphere reflectance (float32) in two bands, ``B8``
-(NIR) and ``B12`` (SWIR2), one scene 1–4 days before the start and one 0–3 days
+**Optical**: bottom-of-atmosphere reflectance (float32) in three bands (band
+descriptions) ``B3`` (green), ``B8`` (NIR) and ``B12`` (SWIR2): NBR for burns,
+NDWI for water. One scene 1–4 days before the start and one 0–3 days
 after the end (about 08:45 UTC), each with a 1.5 % per-band gain error and
 noise of 0.0015 reflectance plus 1 % of the signal. One of them has a
 cumulus cloud with its shadow; its mask (1 = cloud, 2 = cloud shadow, 0 =
@@ -31,9 +32,13 @@ clear, dilated by two pixels) is written beside it.
 Injected changes, visible in every acquisition after they happened:
 
 * **craters** where the scenario's shells landed inside the square
-  (:attr:`truceline.simulate.world.World.craters`): 10–15 m across, their
-  ejecta apron twice that (the polygon; a few pixels), SAR +3 to +6 dB, fresh
-  soil in the optical bands;
+  (:attr:`truceline.simulate.world.World.craters`), sized by the weapon
+  (:data:`~truceline.simulate.satellite_scene.CRATER_DIAMETER_M`: 5–10 m
+  across for 122–155 mm rounds, 2–7 m for mortar bombs, 2.5–4.5 m for guns
+  under 100 mm), their ejecta apron 2–3 times that (the polygon; 4–30 m for
+  shells: one to a few pixels), SAR +3 to +6 dB over the apron, fresh soil in
+  the optical bands. Near the line most are mortar craters, about one pixel
+  each;
 * **earthworks**: a trench line 150–400 m long and 12–20 m wide (trench and
   spoil berm) dug at night inside the disengagement zone, parallel to the line,
   SAR +5 to +7 dB (new roughness and the berm's corner reflection against
@@ -41,8 +46,10 @@ Injected changes, visible in every acquisition after they happened:
   (``earthworks-1``) that breaks the demo agreement's ``no-fortification``
   rule;
 * a **burn scar**: a stubble burn of 2–12 ha (a benign ``thermal_anomaly``
-  truth event whose fire FIRMS sees too), NBR dropping by 0.3–0.7 (dNBR), SAR
-  -1 dB;
+  truth event whose fire FIRMS sees too): char and ash multiply green by
+  0.7–0.5, NIR by 0.6–0.4 and SWIR2 by 1.2–1.6 with the burn's severity
+  (:data:`~truceline.simulate.satellite_scene.BURN_FACTORS`), which lowers NBR
+  by about 0.3–0.6 (the truth's ``dnbr``, computed from the bands); SAR -1 dB;
 * a **ploughed field** (benign): one stubble field ploughed, SAR +2.5 to
   +4 dB over the whole rectangle, optical dNBR about 0.2.
 
@@ -103,8 +110,9 @@ STACK_DIR: Final = "satellite-stacks"
 #: Equivalent number of looks of the SAR speckle (Sentinel-1 IW GRDH).
 SAR_LOOKS: Final = 4.4
 #: Optical band names, in file band order.
-OPTICAL_BANDS: Final = ("B8", "B12")
-_CLOUD: Final = (0.45, 0.28)
+OPTICAL_BANDS: Final = ("B3", "B8", "B12")
+#: Reflectance of the top of a thick cumulus (spectrally flat in the visible and NIR).
+_CLOUD: Final = (0.45, 0.45, 0.28)
 #: Optical noise: a floor (noise-equivalent reflectance) and a share of the signal.
 _NOISE_FLOOR: Final = 0.0015
 _NOISE_SHARE: Final = 0.01
@@ -158,14 +166,6 @@ def _sar_image(
     return (power * speckle).astype(np.float32)
 
 
-def _burnt(before: FloatArray, dnbr: float) -> FloatArray:
-    """Reflectance ``(2, n)`` after a fire that lowers NBR by ``dnbr`` (char: NIR halves)."""
-    nir, swir = before
-    nbr = np.clip((nir - swir) / (nir + swir) - dnbr, -0.9, 0.9)
-    burnt_nir = nir * 0.5
-    return np.stack([burnt_nir, burnt_nir * (1.0 - nbr) / (1.0 + nbr)])
-
-
 def _cloud(plan: StackPlan, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
     """Opacity (0–1) of a cumulus cloud and of its shadow per pixel, away from the changes.
 
@@ -205,12 +205,12 @@ def _optical_image(
         if mark.change.time_end >= time:
             continue
         before = reflectance[:, mark.rows, mark.cols]
-        if mark.change.dnbr is not None:
-            after = _burnt(before, mark.change.dnbr)
+        if mark.change.burn_factors is not None:
+            after = before * np.asarray(mark.change.burn_factors, dtype=float)[:, None]
         else:
             after = np.asarray(mark.change.optical, dtype=float)[:, None] * np.ones_like(before)
         reflectance[:, mark.rows, mark.cols] = before + mark.fraction * (after - before)
-    gain = 1.0 + rng.normal(0.0, 0.015, 2)
+    gain = 1.0 + rng.normal(0.0, 0.015, len(OPTICAL_BANDS))
     sigma = np.hypot(_NOISE_FLOOR, _NOISE_SHARE * reflectance)
     return reflectance * gain[:, None, None] + rng.normal(0.0, 1.0, reflectance.shape) * sigma
 
@@ -324,6 +324,11 @@ def _change_record(world: World, plan: StackPlan, change: StackChange) -> dict[s
     }
     if change.dnbr is not None:
         record["dnbr"] = round(change.dnbr, 3)
+    if change.burn_factors is not None:
+        record["band_factors"] = {
+            band: round(factor, 3)
+            for band, factor in zip(OPTICAL_BANDS, change.burn_factors, strict=True)
+        }
     if change.benign_reason is not None:
         record["benign_reason"] = change.benign_reason
     if change.detail is not None:
@@ -393,7 +398,12 @@ def _write_optical(
         stem = f"S2B_MSIL2A_{_stamp(time)}"
         files.append(
             _write_geotiff(
-                folder / f"{stem}.tif", data, plan.grid, tags, OPTICAL_BANDS, ["reflectance"] * 2
+                folder / f"{stem}.tif",
+                data,
+                plan.grid,
+                tags,
+                OPTICAL_BANDS,
+                ["reflectance"] * len(OPTICAL_BANDS),
             )
         )
         if index == cloudy:
@@ -435,7 +445,8 @@ def write_stacks(
     ``changes``: per injected change its ``id``, ``kind``, ``time``,
     ``time_end``, centroid ``lon``/``lat``, ``area_m2``, ``polygon``,
     ``sar_intervals`` (per orbit) and ``optical_interval`` (the acquisitions
-    bracketing it, or ``null`` when it falls outside them), ``sar_gain_db``, ``dnbr`` (burns),
+    bracketing it, or ``null`` when it falls outside them), ``sar_gain_db``, ``dnbr`` and
+    ``band_factors`` (burns: the drop of NBR and what the burn multiplied each band by),
     ``party``, ``side``, ``distance_m`` to the contact line, ``truth_event``
     (for a crater, the impact that made it), ``violation`` and ``rules`` (the
     demo agreement's rules the change itself breaks), ``benign_reason`` and

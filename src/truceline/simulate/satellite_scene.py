@@ -4,9 +4,10 @@
 :mod:`truceline.simulate.satellite_raster` for what is written), draws their
 land cover and acquisition times, and scripts the changes they will show:
 craters where the scenario's shells landed, a trench line dug in the
-disengagement zone, a stubble burn and a ploughed field. The trench and the
-burn become truth events of the world (and the burn a heat source FIRMS can
-see), so the planning runs before any channel writes.
+disengagement zone (unless the scenario family has none), a stubble burn and
+a ploughed field. The trench, the burn and the ploughing become truth events
+of the world (and the burn a heat source FIRMS can see), so the planning runs
+before any channel writes.
 """
 
 from __future__ import annotations
@@ -28,12 +29,17 @@ from truceline.simulate.satellite_landcover import (
     StackGrid,
     build_landcover,
     coverage,
+    nbr,
     utm_epsg,
 )
 from truceline.simulate.truth import ScenarioError, TruthEvent
 from truceline.simulate.world import HeatSource, World
 
 __all__ = [
+    "BURN_FACTORS",
+    "CRATER_APRON",
+    "CRATER_DIAMETER_M",
+    "CRATER_SAR_GAIN_DB",
     "PIXEL_M",
     "SAR_ORBITS",
     "SIZE_PX",
@@ -54,10 +60,41 @@ _N_PRE: Final = 5
 _N_POST: Final = 5
 _HOUR: Final = 3600.0
 _S2_HOUR_UTC: Final = 8.75
-#: Reflectance of fresh soil (spoil, crater ejecta) and of ploughed soil: B8, B12.
-_SPOIL: Final = (0.17, 0.25)
-_CRATER: Final = (0.12, 0.20)
-_PLOUGHED: Final = (0.18, 0.22)
+#: Reflectance of fresh soil (spoil, crater ejecta) and of ploughed soil: B3, B8, B12.
+_SPOIL: Final = (0.12, 0.17, 0.25)
+_CRATER: Final = (0.08, 0.12, 0.20)
+_PLOUGHED: Final = (0.07, 0.18, 0.22)
+#: Apparent crater diameter (lip to lip) per weapon class of the impact, metres.
+#: Fresh 152/155 mm craters in farmland are about 5-10 m across (in VHR mapping
+#: of shelled fields in eastern Ukraine, Duncan et al. 2023, Science of Remote
+#: Sensing 7: 100092, detection is best, F1 0.80, for craters over 60 m², about
+#: 9 m across); 122 mm Grad rockets carry about as much explosive (6.4 kg) as a
+#: 152/155 mm shell (5.9-6.6 kg). Lighter rounds follow the cube-root scaling of
+#: crater size with charge mass (e.g. Cooper 1996, Explosives Engineering,
+#: Wiley-VCH): 82-120 mm mortar bombs (0.4-3 kg) 0.4-0.75 times, guns under
+#: 100 mm (0.6-0.7 kg) about 0.45 times, heavy rockets (20-90 kg) 1.5-2.4 times.
+#: At Sentinel-1's 10 m pixels (about 20 m resolution) the apron
+#: (:data:`CRATER_APRON`) of a mortar crater covers about one pixel.
+CRATER_DIAMETER_M: Final = {
+    "artillery_ge100": (5.0, 10.0),
+    "mlrs": (5.0, 10.0),
+    "mortar": (2.0, 7.0),
+    "artillery_lt100": (2.5, 4.5),
+    "heavy_mlrs_missile": (8.0, 20.0),
+}
+#: Ejecta and disturbed apron around a fresh crater, times its diameter.
+CRATER_APRON: Final = (2.0, 3.0)
+#: Radar brightening of a crater's apron where it covers a whole pixel, dB
+#: (fresh rough soil and clods against smooth fields).
+CRATER_SAR_GAIN_DB: Final = (3.0, 6.0)
+#: Band factors (B3, B8, B12) of a burn of severity 0 and of severity 1; a burn
+#: multiplies the reflectance of its surface by the factors interpolated at its
+#: severity (uniform in 0-1). Char and ash darken the visible and the near
+#: infrared, and removing the vegetation and its water, and exposing ash and
+#: soil, raises SWIR2: the spectral change NBR was designed on (Key & Benson
+#: 2006, FIREMON Landscape Assessment, USDA FS RMRS-GTR-164-CD; Pereira et al.
+#: 1999, in Chuvieco (ed.), Remote Sensing of Large Wildfires, Springer).
+BURN_FACTORS: Final = ((0.7, 0.6, 1.2), (0.5, 0.4, 1.6))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +118,12 @@ class StackChange:
     sar_gain_db
         Change of backscatter where it covers a whole pixel, dB.
     optical
-        New reflectance ``(B8, B12)`` of the surface, or ``None`` for a burn.
+        New reflectance ``(B3, B8, B12)`` of the surface, or ``None`` for a burn.
     dnbr
-        Drop of NBR for a burn scar, else ``None``.
+        Drop of NBR for a burn scar (the mean over its wholly burnt pixels of
+        the noise-free land cover times ``burn_factors``), else ``None``.
+    burn_factors
+        What a burn multiplies the reflectance ``(B3, B8, B12)`` by, else ``None``.
     benign_reason, detail
         Why it is lawful (when it is), and free text.
     """
@@ -96,8 +136,9 @@ class StackChange:
     party: str | None
     truth_event: str | None
     sar_gain_db: float
-    optical: tuple[float, float] | None
+    optical: tuple[float, float, float] | None
     dnbr: float | None = None
+    burn_factors: tuple[float, float, float] | None = None
     benign_reason: str | None = None
     detail: str | None = None
 
@@ -202,25 +243,36 @@ def _times(
 
 
 def _crater_changes(world: World, grid: StackGrid, rng: np.random.Generator) -> list[StackChange]:
-    parties = {e.id: e.party for e in world.events}
+    """A crater with its ejecta apron (the polygon) at each impact inside the grid.
+
+    Its size follows the weapon of the impact (:data:`CRATER_DIAMETER_M`; an
+    impact of unknown weapon as artillery of 100 mm and above).
+    """
+    impacts = {e.id: e for e in world.events}
     inside = sorted(_craters_inside(world, grid, 20.0), key=lambda i: world.craters[i].time)
     changes = []
     for number, index in enumerate(inside, start=1):
         crater = world.craters[index]
+        impact = impacts.get(crater.truth_id)
+        weapon = impact.weapon_class if impact is not None else None
         east, north = _local_to_utm(world, grid.epsg, crater.x, crater.y)
-        diameter = float(rng.uniform(10.0, 15.0))
+        diameter = float(rng.uniform(*CRATER_DIAMETER_M.get(weapon or "", (5.0, 10.0))))
+        apron = diameter * float(rng.uniform(*CRATER_APRON))
         changes.append(
             StackChange(
                 f"crater-{number:02d}",
                 "crater",
-                Point(float(east), float(north)).buffer(diameter, quad_segs=4),
+                Point(float(east), float(north)).buffer(apron / 2.0, quad_segs=4),
                 crater.time,
                 crater.time,
-                parties.get(crater.truth_id),
+                impact.party if impact is not None else None,
                 crater.truth_id,
-                float(rng.uniform(3.0, 6.0)),
+                float(rng.uniform(*CRATER_SAR_GAIN_DB)),
                 _CRATER,
-                detail=f"impact crater {diameter:.0f} m across, ejecta to {2 * diameter:.0f} m",
+                detail=(
+                    f"impact crater {diameter:.0f} m across ({weapon or 'unknown weapon'}), "
+                    f"ejecta to {apron:.0f} m"
+                ),
             )
         )
     return changes
@@ -294,6 +346,24 @@ def _fields(cover: LandCover, grid: StackGrid, classes: Sequence[int]) -> list[i
     return found
 
 
+def _burn_spectrum(
+    cover: LandCover, grid: StackGrid, scar: Polygon, severity: float
+) -> tuple[tuple[float, float, float], float]:
+    """Band factors of a burn of ``severity`` (0-1) and the dNBR they give ``scar``.
+
+    The dNBR is the mean, over the pixels wholly inside the scar, of the
+    noise-free land cover's NBR before minus after.
+    """
+    low, high = (np.asarray(f, dtype=float) for f in BURN_FACTORS)
+    factors = low + severity * (high - low)
+    rows, cols, fraction = coverage(scar, grid)
+    whole = fraction >= 1.0
+    before = cover.optical[:, rows[whole], cols[whole]]
+    dnbr = float(np.mean(nbr(before) - nbr(before * factors[:, None])))
+    b3, b8, b12 = (float(f) for f in factors)
+    return (b3, b8, b12), dnbr
+
+
 def _far_from_line(world: World, grid: StackGrid, polygon: Polygon, metres: float) -> bool:
     x, y = _utm_to_local(world, grid, *polygon.exterior.xy)
     return bool(world.geo.line.distance_m(x, y).min() > metres)
@@ -331,6 +401,7 @@ def _burn(
         x, y = (float(v) for v in _utm_to_local(world, grid, scar.centroid.x, scar.centroid.y))
         hectares = scar.area / 1e4
         frp = float(np.clip(rng.lognormal(math.log(4.0 + hectares), 0.3), 3.0, 40.0))
+        factors, dnbr = _burn_spectrum(cover, grid, scar, float(rng.uniform(0.0, 1.0)))
         event = TruthEvent(
             "burn-field-1",
             "thermal_anomaly",
@@ -352,7 +423,8 @@ def _burn(
             event.id,
             float(rng.normal(-1.0, 0.3)),
             None,
-            dnbr=float(rng.uniform(0.3, 0.7)),
+            dnbr=dnbr,
+            burn_factors=factors,
             benign_reason="agricultural_burning",
             detail=f"burn scar of {hectares:.1f} ha",
         )
@@ -387,7 +459,7 @@ def _ploughing(
             start,
             start + rng.uniform(4.0, 8.0) * _HOUR,
             None,
-            None,
+            "field-1",
             float(rng.uniform(2.5, 4.0)),
             _PLOUGHED,
             benign_reason="ploughing",
@@ -396,38 +468,46 @@ def _ploughing(
     return None
 
 
-def plan_stacks(world: World, rng: np.random.Generator) -> StackPlan:
-    """Place the stacks and script their changes; add the trench and the burn to ``world``.
+def _add_truth(world: World, grid: StackGrid, change: StackChange) -> None:
+    """Add the truth event of a change that is an activity of its own (trench, ploughing)."""
+    centroid = change.polygon.centroid
+    x, y = (float(v) for v in _utm_to_local(world, grid, centroid.x, centroid.y))
+    world.events.append(
+        TruthEvent(
+            change.id,
+            change.kind,
+            change.time,
+            x,
+            y,
+            change.party,
+            time_end=change.time_end,
+            benign_reason=change.benign_reason,
+            detail=change.detail,
+        )
+    )
+
+
+def plan_stacks(world: World, rng: np.random.Generator, *, trench: bool = True) -> StackPlan:
+    """Place the stacks and script their changes; add their truth events to ``world``.
 
     Call after the hostilities are scripted (the craters decide where the
-    stacks go) and before any channel writes (FIRMS sees the burn).
+    stacks go) and before any channel writes (FIRMS sees the burn). With
+    ``trench=False`` no trench is dug (a scenario without violations).
     """
     grid, side, s_centre = _choose_grid(world, rng)
     sar_times, optical_times = _times(world, rng)
     cover = build_landcover(grid, rng)
     changes = _crater_changes(world, grid, rng)
-    taken = [c.polygon for c in changes]
-    trench = _trench(world, grid, rng, side, s_centre, taken)
-    centroid = trench.polygon.centroid
-    x, y = (float(v) for v in _utm_to_local(world, grid, centroid.x, centroid.y))
-    world.events.append(
-        TruthEvent(
-            trench.id,
-            "earthworks",
-            trench.time,
-            x,
-            y,
-            side,
-            time_end=trench.time_end,
-            detail=trench.detail,
-        )
-    )
-    changes.append(trench)
-    burn, burn_event, heat = _burn(world, grid, cover, rng, [*taken, trench.polygon])
+    if trench:
+        dug = _trench(world, grid, rng, side, s_centre, [c.polygon for c in changes])
+        _add_truth(world, grid, dug)
+        changes.append(dug)
+    burn, burn_event, heat = _burn(world, grid, cover, rng, [c.polygon for c in changes])
     world.events.append(burn_event)
     world.heat.append(heat)
     changes.append(burn)
     field = _ploughing(world, grid, cover, rng, [c.polygon for c in changes])
     if field is not None:
+        _add_truth(world, grid, field)
         changes.append(field)
     return StackPlan(world.start, grid, cover, sar_times, optical_times, tuple(changes))

@@ -1,8 +1,10 @@
-"""The built-in ceasefire scenario: entry point of the simulator.
+"""The built-in ceasefire scenarios: entry point of the simulator.
 
 :func:`simulate_scenario` draws a synthetic front (see
 :mod:`truceline.simulate.geography`), scripts what happens over a few days
-(:mod:`~truceline.simulate.hostile`, :mod:`~truceline.simulate.background`),
+according to a scenario family (:mod:`~truceline.simulate.families`: the
+``default`` script of :mod:`~truceline.simulate.hostile`, ``dense-shelling``,
+``quiet-week``; the benign background of :mod:`~truceline.simulate.background`),
 lets three sensor channels observe it and writes everything in field formats::
 
     OUT/
@@ -25,7 +27,7 @@ lets three sensor channels observe it and writes everything in field formats::
                                                       square with craters, a trench, a burn
                                                       scar and a ploughed field
 
-The output is a pure function of ``(seed, days, start)``: every channel draws
+The output is a pure function of ``(family, seed, days, start)``: every channel draws
 from its own generator seeded with ``(seed, channel)``, nothing reads the
 clock, and files are written in a fixed order and layout.
 """
@@ -42,10 +44,11 @@ from truceline.agreement.demo import DEMO_EFFECTIVE_FROM, write_demo_agreement
 from truceline.simulate.background import add_background
 from truceline.simulate.drone import write_drones
 from truceline.simulate.drone_raw import write_drone_raw
+from truceline.simulate.families import DEFAULT_FAMILY, get_family
 from truceline.simulate.geography import LEFT_PARTY, RIGHT_PARTY, Geography, build_geography
 from truceline.simulate.ground import write_ground
 from truceline.simulate.ground_array import write_array
-from truceline.simulate.hostile import add_hostilities
+from truceline.simulate.observed import observed_counts
 from truceline.simulate.satellite import write_satellite
 from truceline.simulate.satellite_raster import STACK_DIR, plan_stacks, write_stacks
 from truceline.simulate.truth import TRUTH_FORMAT, truth_document
@@ -132,7 +135,11 @@ def _write_agreement(out_dir: Path, geo: Geography, start: datetime) -> Path:
 
 
 def simulate_scenario(
-    out_dir: Path, seed: int = 0, days: int = 3, start: datetime = DEFAULT_START
+    out_dir: Path,
+    seed: int = 0,
+    days: int | None = None,
+    start: datetime = DEFAULT_START,
+    family: str = DEFAULT_FAMILY,
 ) -> ScenarioSummary:
     """Simulate a ceasefire-monitoring scenario and write it in field formats.
 
@@ -144,9 +151,12 @@ def simulate_scenario(
     seed
         Seed of every random draw; the same seed writes byte-identical files.
     days
-        Length of the simulated window, whole days (1 to :data:`MAX_DAYS`).
+        Length of the simulated window, whole days (1 to :data:`MAX_DAYS`);
+        ``None`` for the family's own length (3 days for ``default``).
     start
         Start of the window, timezone-aware (UTC).
+    family
+        Scenario family (:data:`truceline.simulate.families.FAMILIES`).
 
     Returns
     -------
@@ -155,11 +165,15 @@ def simulate_scenario(
 
     Raises
     ------
+    truceline.simulate.families.UnknownFamilyError
+        If ``family`` is not a known family (a ``ValueError``).
     ValueError
         If ``days`` is out of range, ``seed`` is negative or ``start`` is naive.
     truceline.simulate.truth.ScenarioError
         If the generated truth contradicts its script (a simulator bug).
     """
+    script = get_family(family)
+    days = script.days if days is None else days
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         raise ValueError(f"days must be a whole number from 1 to {MAX_DAYS}, got {days!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -174,16 +188,20 @@ def simulate_scenario(
 
     geo = build_geography(child_rng(seed, _GEOGRAPHY))
     world = World(geo, start.timestamp(), end.timestamp())
-    add_background(world, child_rng(seed, _BACKGROUND))
-    add_hostilities(world, child_rng(seed, _HOSTILE))
-    stack_plan = plan_stacks(world, child_rng(seed, _STACK_PLAN))
+    add_background(world, child_rng(seed, _BACKGROUND), script.background)
+    if script.hostilities is not None:
+        script.hostilities(world, child_rng(seed, _HOSTILE))
+    stack_plan = plan_stacks(world, child_rng(seed, _STACK_PLAN), trench=script.trench)
 
     files = [_write_agreement(out_dir, geo, start), out_dir / "contact-line.geojson"]
     ground = write_ground(out_dir, world, child_rng(seed, _GROUND), child_rng(seed, _FIELD))
     array = write_array(out_dir, world, ground.weather, child_rng(seed, _ARRAY))
-    sat_files, sat_counts, _ = write_satellite(out_dir, world, child_rng(seed, _SATELLITE))
+    firms_pixels: dict[str, int] = {}
+    sat_files, sat_counts, _ = write_satellite(
+        out_dir, world, child_rng(seed, _SATELLITE), firms_pixels
+    )
     drone_files, drone_counts, drone_alarms, patrols = write_drones(
-        out_dir, world, child_rng(seed, _DRONE)
+        out_dir, world, child_rng(seed, _DRONE), script.patrols
     )
     raw = write_drone_raw(out_dir, world, patrols, child_rng(seed, _DRONE_RAW))
     stacks = write_stacks(out_dir, world, stack_plan, child_rng(seed, _STACK_PIXELS))
@@ -197,9 +215,17 @@ def simulate_scenario(
         seed=seed,
         start=start,
         end=end,
+        family=script.name,
         array=array.truth,
         drone=raw.truth,
         satellite_stacks=stacks.truth,
+        observed=observed_counts(
+            heard=ground.heard,
+            firms_pixels=firms_pixels,
+            array=array.truth,
+            drone=raw.truth,
+            satellite_stacks=stacks.truth,
+        ),
     )
     truth_path = out_dir / "truth.json"
     truth_path.write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

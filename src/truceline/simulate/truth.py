@@ -17,7 +17,8 @@ One truth event is one thing that happened at one place in one episode:
   last, over a night);
 * benign events: an **explosion** per quarry blast, a **thermal_anomaly** per
   agricultural burn and per industrial flare site (persistent), an **other**
-  event per thunderstorm (all its thunder claps).
+  event per cloud-to-ground lightning stroke (its thunder; a storm's strokes
+  are kilometres and minutes apart), a **surface_change** per field ploughed.
 
 Sensor artefacts (isolated false alarms, detector false positives) are not
 events; they are listed under ``false_alarms``.
@@ -28,6 +29,7 @@ events; they are listed under ``false_alarms``.
 
     {
       "format": "truceline-truth/1",
+      "family": "default",                      # scenario family (simulate.families)
       "seed": 0, "start": "2026-11-02T00:00:00Z", "end": "2026-11-05T00:00:00Z",
       "agreement": "agreement.yaml",
       "frame": {"lon0": ..., "lat0": ...},      # metric frame distances use
@@ -43,8 +45,10 @@ events; they are listed under ``false_alarms``.
         "violation": true, "rules": ["no-fire"],  # agreement rule ids violated
         "escalate": false,                      # true when a deep-strike rule is violated
         "benign_reason": "quarry_blast"?,       # set on benign events only
-        "detail": "..."?
-      }, ...],
+        "detail": "..."?,
+        "observed": {"acoustic_picks": 31, "acoustic_stations": 9,   # what the sensors
+                     "firms_pixels": 2, ...}    # recorded of it (simulate.observed);
+      }, ...],                                  # {} when nothing did
       "violations": [ids], "escalations": [ids],
       "false_alarms": [{"sensor_id", "time", "lon", "lat", "kind"}],
       "sites": [{"id", "kind", "party", "lon", "lat"}], "towns": [{"name", "side", "lon", "lat"}],
@@ -239,7 +243,9 @@ def judge(
     return Judgement(side, distance, tuple(rules))
 
 
-def _event_record(geo: Geography, event: TruthEvent) -> dict[str, Any]:
+def _event_record(
+    geo: Geography, event: TruthEvent, observed: Mapping[str, int] | None
+) -> dict[str, Any]:
     verdict = judge(geo, event.kind, event.x, event.y, event.weapon_class)
     if event.benign_reason is not None and verdict.rules:
         raise ScenarioError(f"benign truth event {event.id} violates {verdict.rules}")
@@ -273,6 +279,8 @@ def _event_record(geo: Geography, event: TruthEvent) -> dict[str, Any]:
         record["benign_reason"] = event.benign_reason
     if event.detail is not None:
         record["detail"] = event.detail
+    if observed is not None:
+        record["observed"] = dict(observed)
     return record
 
 
@@ -284,10 +292,12 @@ def truth_document(
     seed: int,
     start: datetime,
     end: datetime,
+    family: str = "default",
     agreement: str = "agreement.yaml",
     array: Mapping[str, Any] | None = None,
     drone: Mapping[str, Any] | None = None,
     satellite_stacks: Mapping[str, Any] | None = None,
+    observed: Mapping[str, Mapping[str, int]] | None = None,
 ) -> dict[str, Any]:
     """The content of ``truth.json`` (see the module docstring for the schema).
 
@@ -295,19 +305,27 @@ def truth_document(
     array's layout, window and what it heard); ``drone`` as the ``drone``
     member (the raw drone patrols' files and what their cameras saw);
     ``satellite_stacks`` as the ``satellite_stacks`` member (the SAR and
-    optical image stacks and the changes injected into them).
+    optical image stacks and the changes injected into them). ``observed``
+    maps truth ids to what the sensors recorded of them
+    (:func:`truceline.simulate.observed.observed_counts`); when given, every
+    event gets an ``observed`` member (``{}`` for events no sensor recorded).
 
     Raises
     ------
     ScenarioError
-        If ids repeat, a benign event violates a rule, or an intended
-        violation violates none.
+        If ids repeat, a benign event violates a rule, an intended violation
+        violates none, or ``observed`` names an unknown event.
     """
     ordered = sorted(events, key=lambda e: (e.time, e.id))
     ids = [e.id for e in ordered]
     if len(set(ids)) != len(ids):
         raise ScenarioError("duplicate truth event ids")
-    records = [_event_record(geo, e) for e in ordered]
+    if observed is not None and not set(observed) <= set(ids):
+        unknown = sorted(set(observed) - set(ids))
+        raise ScenarioError(f"observations of unknown truth events: {unknown[:5]}")
+    records = [
+        _event_record(geo, e, None if observed is None else observed.get(e.id, {})) for e in ordered
+    ]
     alarms = []
     for alarm in sorted(false_alarms, key=lambda a: (a.time, a.sensor_id)):
         lon, lat = geo.to_geo(alarm.x, alarm.y)
@@ -340,6 +358,7 @@ def truth_document(
         )
     document: dict[str, Any] = {
         "format": TRUTH_FORMAT,
+        "family": family,
         "seed": seed,
         "start": format_utc(start),
         "end": format_utc(end),

@@ -151,12 +151,43 @@ class Store(ABC):
     def runs(self) -> list[Mapping[str, Any]]:
         """Every run entry (``{"id", "seq", "body", "result"}``), in log order."""
 
+    @abstractmethod
+    def observation_refs(self, ids: Iterable[str]) -> dict[str, tuple[int, Observation]]:
+        """Log index (leaf index) and content of each of these observations that exists."""
+
+    @abstractmethod
+    def escalations(self, before_seq: int | None = None) -> list[Mapping[str, Any]]:
+        """Escalation entries (``{"id", "seq", "body"}``) in log order (optionally a prefix)."""
+
+    @abstractmethod
+    def reviews(self, before_seq: int | None = None) -> list[Mapping[str, Any]]:
+        """Review entries (``{"id", "seq", "body"}``) in log order (optionally a prefix)."""
+
     # -- derived results ----------------------------------------------------------
     @abstractmethod
     def replace_results(
         self, run_id: str, events: Sequence[Event], findings: Sequence[Finding]
     ) -> None:
         """Replace the current events and findings with a run's output."""
+
+    def update_results(
+        self,
+        run_id: str,
+        removed_events: Sequence[str],
+        events: Sequence[Event],
+        removed_findings: Sequence[str],
+        findings: Sequence[Finding],
+    ) -> None:
+        """Change the current results in place: drop these ids, add these records.
+
+        The live mode (:mod:`truceline.live`) changes a few records of a large
+        result at a time. This default rewrites everything through
+        :meth:`replace_results`; backends override it with a local update.
+        """
+        gone_events, gone_findings = set(removed_events), set(removed_findings)
+        kept_events = [e for e in self.events() if e.id not in gone_events]
+        kept_findings = [f for f in self.findings() if f.id not in gone_findings]
+        self.replace_results(run_id, [*kept_events, *events], [*kept_findings, *findings])
 
     @abstractmethod
     def events(self, query: Query = ALL) -> list[Event]:

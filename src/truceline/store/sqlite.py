@@ -70,6 +70,12 @@ CREATE TABLE IF NOT EXISTS findings(
     lat REAL NOT NULL, body TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS findings_rtree USING rtree(
     rid, min_lon, max_lon, min_lat, max_lat, min_t, max_t);
+CREATE TABLE IF NOT EXISTS escalations(
+    id TEXT PRIMARY KEY, seq INTEGER NOT NULL, key TEXT NOT NULL, finding_id TEXT NOT NULL,
+    level TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reviews(
+    id TEXT PRIMARY KEY, seq INTEGER NOT NULL, finding_id TEXT NOT NULL, status TEXT NOT NULL,
+    body TEXT NOT NULL);
 """
 
 #: Tables and the column order used for the content digest.
@@ -82,6 +88,8 @@ _DIGEST_TABLES: tuple[tuple[str, str], ...] = (
     ("runs", "id"),
     ("events", "id"),
     ("findings", "id"),
+    ("escalations", "id"),
+    ("reviews", "id"),
 )
 
 _LOOKUP_TABLES = frozenset({"artifacts", "sensors", "observations", "coverage", "agreements"})
@@ -296,6 +304,16 @@ class SQLiteStore(Store):
             )
         elif kind == "run_result":
             db.execute("UPDATE runs SET result=? WHERE id=?", (text, body["run_id"]))
+        elif kind == "escalation":
+            db.execute(
+                "INSERT OR IGNORE INTO escalations VALUES (?,?,?,?,?,?)",
+                (entry["id"], seq, body["key"], body["finding"]["id"], body["level"], text),
+            )
+        elif kind == "review":
+            db.execute(
+                "INSERT OR IGNORE INTO reviews VALUES (?,?,?,?,?)",
+                (entry["id"], seq, body["finding_id"], body["status"], text),
+            )
         elif kind == "observation":
             raise ValueError("observations are projected through _insert_observations")
         else:
@@ -363,6 +381,32 @@ class SQLiteStore(Store):
             for row in rows
         ]
 
+    def observation_refs(self, ids: Iterable[str]) -> dict[str, tuple[int, Observation]]:
+        found: dict[str, tuple[int, Observation]] = {}
+        batch = sorted(set(ids))
+        for start in range(0, len(batch), 5000):
+            chunk = batch[start : start + 5000]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT id, seq, body FROM observations WHERE id IN ({marks})", chunk
+            )
+            for row in rows:
+                found[row[0]] = (int(row[1]), Observation.from_dict(json.loads(row[2])))
+        return found
+
+    def _entries(self, table: str, before_seq: int | None) -> list[Mapping[str, Any]]:
+        limit = before_seq if before_seq is not None else 2**62
+        rows = self._db.execute(
+            f"SELECT id, seq, body FROM {table} WHERE seq < ? ORDER BY seq", (limit,)
+        ).fetchall()
+        return [{"id": row[0], "seq": row[1], "body": json.loads(row[2])} for row in rows]
+
+    def escalations(self, before_seq: int | None = None) -> list[Mapping[str, Any]]:
+        return self._entries("escalations", before_seq)
+
+    def reviews(self, before_seq: int | None = None) -> list[Mapping[str, Any]]:
+        return self._entries("reviews", before_seq)
+
     # -- derived results ----------------------------------------------------------
     def replace_results(
         self, run_id: str, events: Sequence[Event], findings: Sequence[Finding]
@@ -372,65 +416,103 @@ class SQLiteStore(Store):
         try:
             for table in ("events", "events_rtree", "findings", "findings_rtree"):
                 db.execute(f"DELETE FROM {table}")
-            for rid, event in enumerate(events, start=1):
-                record = event.to_record()
-                t = to_epoch(event.time)
-                db.execute(
-                    "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        rid,
-                        record["id"],
-                        run_id,
-                        event.kind,
-                        t,
-                        to_epoch(event.time_start),
-                        to_epoch(event.time_end),
-                        event.lon,
-                        event.lat,
-                        event.confidence,
-                        json.dumps(record, sort_keys=True, separators=(",", ":")),
-                    ),
-                )
-                db.execute(
-                    "INSERT INTO events_rtree VALUES (?,?,?,?,?,?,?)",
-                    (
-                        rid,
-                        event.lon,
-                        event.lon,
-                        event.lat,
-                        event.lat,
-                        to_epoch(event.time_start),
-                        to_epoch(event.time_end),
-                    ),
-                )
-            for rid, finding in enumerate(findings, start=1):
-                record = finding.to_record()
-                t = to_epoch(finding.time)
-                db.execute(
-                    "INSERT INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        rid,
-                        record["id"],
-                        run_id,
-                        finding.event_id,
-                        finding.rule_id,
-                        finding.severity,
-                        finding.status,
-                        finding.escalation_level,
-                        t,
-                        finding.lon,
-                        finding.lat,
-                        json.dumps(record, sort_keys=True, separators=(",", ":")),
-                    ),
-                )
-                db.execute(
-                    "INSERT INTO findings_rtree VALUES (?,?,?,?,?,?,?)",
-                    (rid, finding.lon, finding.lon, finding.lat, finding.lat, t, t),
-                )
+            self._insert_results(run_id, events, findings)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def update_results(
+        self,
+        run_id: str,
+        removed_events: Sequence[str],
+        events: Sequence[Event],
+        removed_findings: Sequence[str],
+        findings: Sequence[Finding],
+    ) -> None:
+        # H-fuse: the live mode changes a few rows of a large result, in one transaction
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for table, ids in (("events", removed_events), ("findings", removed_findings)):
+                for start in range(0, len(ids), 5000):
+                    chunk = list(ids[start : start + 5000])
+                    marks = ",".join("?" * len(chunk))
+                    rids = [
+                        (row[0],)
+                        for row in db.execute(
+                            f"SELECT rid FROM {table} WHERE id IN ({marks})", chunk
+                        )
+                    ]
+                    db.executemany(f"DELETE FROM {table} WHERE rid=?", rids)
+                    db.executemany(f"DELETE FROM {table}_rtree WHERE rid=?", rids)
+            self._insert_results(run_id, events, findings)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _insert_results(
+        self, run_id: str, events: Sequence[Event], findings: Sequence[Finding]
+    ) -> None:
+        db = self._db
+        first = int(db.execute("SELECT COALESCE(MAX(rid), 0) FROM events").fetchone()[0]) + 1
+        for rid, event in enumerate(events, start=first):
+            record = event.to_record()
+            t = to_epoch(event.time)
+            db.execute(
+                "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    rid,
+                    record["id"],
+                    run_id,
+                    event.kind,
+                    t,
+                    to_epoch(event.time_start),
+                    to_epoch(event.time_end),
+                    event.lon,
+                    event.lat,
+                    event.confidence,
+                    json.dumps(record, sort_keys=True, separators=(",", ":")),
+                ),
+            )
+            db.execute(
+                "INSERT INTO events_rtree VALUES (?,?,?,?,?,?,?)",
+                (
+                    rid,
+                    event.lon,
+                    event.lon,
+                    event.lat,
+                    event.lat,
+                    to_epoch(event.time_start),
+                    to_epoch(event.time_end),
+                ),
+            )
+        first = int(db.execute("SELECT COALESCE(MAX(rid), 0) FROM findings").fetchone()[0]) + 1
+        for rid, finding in enumerate(findings, start=first):
+            record = finding.to_record()
+            t = to_epoch(finding.time)
+            db.execute(
+                "INSERT INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    rid,
+                    record["id"],
+                    run_id,
+                    finding.event_id,
+                    finding.rule_id,
+                    finding.severity,
+                    finding.status,
+                    finding.escalation_level,
+                    t,
+                    finding.lon,
+                    finding.lat,
+                    json.dumps(record, sort_keys=True, separators=(",", ":")),
+                ),
+            )
+            db.execute(
+                "INSERT INTO findings_rtree VALUES (?,?,?,?,?,?,?)",
+                (rid, finding.lon, finding.lon, finding.lat, finding.lat, t, t),
+            )
 
     def events(self, query: Query = ALL) -> list[Event]:
         where, params = _where(query, "events", "t_start", "t_end")
