@@ -59,6 +59,7 @@ from truceline.runs import (
     agreement_from_body,
     event_order,
     judge_events,
+    top_levels,
 )
 from truceline.store.base import Query
 from truceline.versions import FindingVersion, Lineages
@@ -177,6 +178,8 @@ class LiveEngine:
         self._event_days = DayDigests()
         self._finding_days = DayDigests()
         self._lineages = Lineages()
+        self._top: Mapping[str, str] = {}
+        self._top_key: tuple[str, ...] | None = None
 
     # -- results ----------------------------------------------------------------------------
     @property
@@ -569,6 +572,7 @@ class LiveEngine:
             findings_digest=self.findings_digest,
             observations=update.observations,
             versions=update.versions,
+            top_levels=self._top_levels(workspace),
         )
         changes = (
             None
@@ -586,6 +590,13 @@ class LiveEngine:
         )
         self.log_size = update.log_size = size
         update.run_id = self.last_run = run_id
+
+    def _top_levels(self, workspace: Workspace) -> Mapping[str, str]:
+        key = tuple(sorted(a.version_id for a in self._agreements))
+        if self._top_key != key:
+            self._top = top_levels(workspace.store, self.log_size)
+            self._top_key = key
+        return self._top
 
     def _unassociated_count(self) -> int:
         return len(self._direct_unassociated) + sum(

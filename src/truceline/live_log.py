@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,7 @@ from truceline.evidence.log import ENTRIES
 from truceline.fusion.config import FusionConfig
 from truceline.model.event import Event
 from truceline.model.finding import Finding
-from truceline.runs import digest_days, digest_ids, escalation_ids
+from truceline.runs import digest_days, digest_ids
 from truceline.versions import FindingVersion
 from truceline.workspace import Workspace
 
@@ -123,6 +123,9 @@ class LiveRecord:
         Observations the update processed.
     versions
         Finding versions the update made.
+    top_levels
+        The highest escalation level of each agreement version, by version id
+        (:func:`truceline.runs.top_levels`).
     """
 
     config: FusionConfig
@@ -135,6 +138,7 @@ class LiveRecord:
     findings_digest: str
     observations: int
     versions: Sequence[FindingVersion]
+    top_levels: Mapping[str, str]
 
 
 def record_update(
@@ -178,7 +182,8 @@ def record_update(
         "previous_run": record.previous_run,
     }
     run_id, run_entry = make_entry("run", run_body)
-    escalated = escalation_ids(findings, store, log_size)
+    top = record.top_levels
+    escalated = sorted(f.id for f in findings if top.get(f.agreement_id) == f.escalation_level)
     result_body = {
         "run_id": run_id,
         "events": record.events,
@@ -191,8 +196,16 @@ def record_update(
         "finding_versions": [v.to_dict() for v in record.versions],
     }
     _, result_entry = make_entry("run_result", result_body)
-    alerts = escalation_entries(
-        store, log, findings, run_id=run_id, log_size=log_size, root_hash=root_hash
+    # only a finding new in this update can be newly at the top level
+    fresh_top = changes is None or any(
+        top.get(f.agreement_id) == f.escalation_level for f in changes[3]
+    )
+    alerts = (
+        escalation_entries(
+            store, log, findings, run_id=run_id, log_size=log_size, root_hash=root_hash
+        )
+        if fresh_top
+        else []
     )
     batch = [run_entry, result_entry, *alerts]
     head = log.append_batch(batch, {"kind": "run", "run_id": run_id, "mode": "live"})

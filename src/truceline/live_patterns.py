@@ -19,7 +19,6 @@ live tests check it), at the cost of the touched clusters only.
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -163,9 +162,9 @@ class LivePatterns:
     ) -> set[str]:
         """Ids of the counted findings linked to any of ``points`` (time, chainage)."""
         window = scope.pattern.window_h * 3600.0 + _WINDOW_SLACK_S
-        sector = (
-            math.inf if scope.pattern.sector_m is None else scope.pattern.sector_m + _SECTOR_SLACK_M
-        )
+        if scope.pattern.sector_m is None:
+            return _time_runs(batch.items, [t for t, _ in points], window)
+        sector = scope.pattern.sector_m + _SECTOR_SLACK_M
         cluster: set[str] = set()
         frontier = list(points)
         while frontier:
@@ -215,6 +214,34 @@ class LivePatterns:
             key = self._batch_key(self._scopes[index], finding)
             self.findings[finding.id] = (finding, index, key, _members(finding))
         return [(pid, entry[0]) for pid, entry in self.findings.items()]
+
+
+def _time_runs(
+    items: Sequence[tuple[float, str]], times: Sequence[float], window: float
+) -> set[str]:
+    """Ids of the runs of ``items`` (sorted by time) linked in time to any of ``times``.
+
+    Without a sector the relation is an interval one: a cluster is a run of
+    items whose consecutive gaps are within ``window``, found by walking out
+    from each seed (linear in the runs' length).
+    """
+    found: set[str] = set()
+    covered: list[tuple[int, int]] = []
+    n = len(items)
+    for t in sorted(times):
+        lo = bisect.bisect_left(items, (t - window, ""))
+        hi = bisect.bisect_right(items, (t + window, "\uffff")) - 1
+        if lo > hi:
+            continue  # nothing within reach of this seed
+        if any(a <= lo and hi <= b for a, b in covered):
+            continue
+        while lo > 0 and items[lo][0] - items[lo - 1][0] <= window:
+            lo -= 1
+        while hi < n - 1 and items[hi + 1][0] - items[hi][0] <= window:
+            hi += 1
+        covered.append((lo, hi))
+        found.update(fid for _, fid in items[lo : hi + 1])
+    return found
 
 
 def _members(finding: Finding) -> frozenset[str]:

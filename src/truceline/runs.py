@@ -7,6 +7,14 @@ two entries to the log: ``run`` (configuration, agreement version ids, the
 prefix size and its root hash) and ``run_result`` (digests of the events and
 findings). Because fusion and adjudication are deterministic, anyone holding the
 log can re-derive a run and compare digests (:func:`rederive`).
+
+Events are judged in trajectory groups (:func:`judge_events`): launches and
+impacts that may pair are judged together, everything else on its own, so a
+live update (:mod:`truceline.live`) judges only the groups it changed and
+still ends with what a batch run gives. ``truceline run --follow`` records
+each live update as a run too (``"mode": "live"``), re-derivable the same way.
+Digests (:func:`digest_records`) are taken over record ids grouped by UTC day,
+so that a live update re-digests only the days it changed.
 """
 
 from __future__ import annotations

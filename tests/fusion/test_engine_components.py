@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from truceline.fusion import FusionConfig, fuse
 from truceline.fusion.acoustic import UNCLASSIFIED
+from truceline.fusion.attribute import annotate_roles
 from truceline.fusion.components import (
     BoxGrid,
     IncrementalComponents,
@@ -22,10 +23,11 @@ from truceline.fusion.components import (
     components_from_pairs,
 )
 from truceline.fusion.engine import fuse_component, item_components, prepare
-from truceline.fusion.gates import ArrivalClass, arrivals_interact, ground_units
+from truceline.fusion.gates import ArrivalClass, arrivals_interact, ground_units, trajectory_groups
 from truceline.fusion.sources import ItemFactory
 from truceline.model import (
     BearingLocation,
+    Event,
     FootprintLocation,
     LocalFrame,
     Observation,
@@ -232,3 +234,38 @@ def test_bearings_far_apart_in_time_are_located_alone() -> None:
     assert [e.to_record() for e in both.events] == [
         e.to_record() for e in [*first.events, *second.events]
     ]
+
+
+def _fire_event(kind: str, x: float, y: float, t: float, sigma_m: float, sigma_t: float) -> Event:
+    lon, lat = FRAME.point_to_geo(x, y)
+    when = from_epoch(T0.timestamp() + t)
+    return Event(
+        kind=kind, time=when, time_sigma_s=sigma_t, time_start=when, time_end=when,
+        lon=round(lon, 7), lat=round(lat, 7), cov_ee=sigma_m**2, cov_en=0.0, cov_nn=sigma_m**2,
+        members=(f"{kind}-{x:.0f}-{y:.0f}-{t:.0f}",), sensors=("s1", "s2"),
+        modalities=("acoustic",), independent_sources=2, confidence=0.9,
+        attributes={"kind_scores": {kind: 1.0}},
+    )  # fmt: skip
+
+
+@given(st.integers(0, 10_000))
+@settings(max_examples=25, deadline=None)
+def test_trajectory_groups_pair_as_all_events_together(seed: int) -> None:
+    """Roles per trajectory group equal roles over all events (the groups hold every pair)."""
+    rng = np.random.default_rng(seed)
+    events = [
+        _fire_event(
+            str(rng.choice(["launch", "impact", "explosion"])),
+            float(rng.uniform(-40e3, 40e3)),
+            float(rng.uniform(-40e3, 40e3)),
+            float(rng.uniform(0, 3_000)),
+            float(rng.choice([30.0, 300.0, 3_000.0])),
+            float(rng.choice([0.1, 2.0, 30.0])),
+        )
+        for _ in range(int(rng.integers(2, 30)))
+    ]
+    together = {e.id: e for e in annotate_roles(events, [])}
+    groups = trajectory_groups(events)
+    assert sum(len(g) for g in groups) == len(events)
+    apart = {e.id: e for g in groups for e in annotate_roles([events[i] for i in g], [])}
+    assert together == apart

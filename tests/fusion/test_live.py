@@ -116,6 +116,12 @@ def _scenario() -> list[Observation]:
         # a barrage along 6 km of the line over two hours: sustained fire
         *(_point(*net, "impact", 3_000.0, -4_000.0 + 1_000.0 * k, 150.0,
                  T0 + timedelta(minutes=30 + 20 * k)) for k in range(7)),
+        # a strike 30 km behind the line, heard, filmed and reported: an attack
+        _point(*net, "explosion", 30_000.0, 5_000.0, 150.0, T0 + timedelta(hours=4)),
+        _point("report:monitor", "report", "explosion", 30_050.0, 5_000.0, 100.0,
+               T0 + timedelta(hours=4, seconds=20), confidence=0.95),
+        _point("drone:UAV-3", "drone", "explosion", 29_980.0, 5_020.0, 20.0,
+               T0 + timedelta(hours=4, seconds=5)),
         # two more heavy weapons inside the east party's band: repeated withdrawal violations
         _point("drone:UAV-2", "drone", "equipment", 5_000.0, 3_000.0, 12.0,
                T0 + timedelta(hours=5), weapon_class="mlrs"),
@@ -367,6 +373,11 @@ def test_cli_run_follow_until_idle(tmp_path: Path) -> None:
     assert follower.returncode == 0, err
     lines = [json.loads(line) for line in out.splitlines() if line.strip()]
     summary = lines[-1]["summary"]
+    # the deep strike arrived with the second batch: escalated at once, with its record
+    assert any(line.get("escalations") for line in lines[:-1])
+    with Workspace(home) as workspace:
+        records = workspace.store.escalations()
+    assert len(records) == 1 and records[0]["body"]["level"] == "attack"
     assert summary["observations"] == len(_scenario())
     assert sum(line.get("observations", 0) for line in lines[:-1]) == len(_scenario()) - 10
     batch = subprocess.run(
@@ -414,3 +425,100 @@ def test_demo_scenario_live_equals_batch_under_shuffled_arrival(tmp_path: Path) 
         demo.outcome.events_digest,
         demo.outcome.findings_digest,
     )
+
+
+def test_lineages_pair_changed_findings_by_shared_evidence() -> None:
+    import dataclasses
+
+    from truceline.versions import Lineages
+
+    _, findings, _ = BATCH
+    no_fire = sorted((f for f in findings if f.rule_id == "no-fire"), key=lambda f: f.id)
+    a, b = no_fire[0], no_fire[1]
+    lineages = Lineages()
+    grown = dataclasses.replace(a, evidence=(*a.evidence, "new-observation"), confidence=0.999)
+    other_rule = dataclasses.replace(b, rule_id="deep-strike")
+    versions = lineages.update(
+        [(a.id, a), (b.id, b)], [(grown.id, grown), (other_rule.id, other_rule)]
+    )
+    by_change = {v.change: v for v in versions}
+    assert set(by_change) == {"changed", "new", "withdrawn"}
+    changed = by_change["changed"]
+    assert (changed.lineage, changed.version, changed.previous_id) == (a.id, 2, a.id)
+    assert changed.evidence_added == ("new-observation",)
+    assert changed.changes["confidence"] == [a.confidence, 0.999]
+    assert by_change["withdrawn"].previous_id == b.id  # a finding under another rule is new
+    assert by_change["new"].finding_id == other_rule.id and by_change["new"].version == 1
+    assert lineages.of(grown.id) == (a.id, 2)
+    # a third version continues the lineage
+    again = dataclasses.replace(grown, confidence=0.5)
+    (third,) = lineages.update([(grown.id, grown)], [(again.id, again)])
+    assert (third.lineage, third.version, third.previous_id) == (a.id, 3, grown.id)
+
+
+def test_local_pattern_updates_equal_judging_everything_again() -> None:
+    """Add and withdraw single findings in random batches: the same patterns as from scratch."""
+    from truceline.agreement.patterns import judge_patterns
+    from truceline.live_patterns import LivePatterns
+    from truceline.testing.fusion import CONTACT_LINE, fusion_load
+
+    agreement = agreement_from_dict(demo_agreement_dict(CONTACT_LINE))
+    events, findings = judge(fuse(_pairs(fusion_load(4_000, sectors=6))).events, [agreement])
+    singles = {f.id: f for f in findings}
+    by_event = {e.id: e for e in events}
+    expected_all = judge_patterns(findings, [agreement], events)
+    assert {f.rule_id for f in expected_all} == {"sustained-fire", "repeated-withdrawal"}
+    rng = random.Random(3)
+    ids = sorted(singles)
+    present = set(rng.sample(ids, len(ids) // 2))
+    live = LivePatterns([agreement])
+    current = {p: f for p, f in live.reset({i: singles[i] for i in present}, by_event)}
+    for _ in range(25):
+        leaving = rng.sample(sorted(present), k=min(len(present), rng.randint(0, 6)))
+        coming = rng.sample(
+            sorted(set(ids) - present), k=min(len(ids) - len(present), rng.randint(0, 12))
+        )
+        present = (present - set(leaving)) | set(coming)
+        gone, came = live.update(
+            [(i, singles[i]) for i in leaving],
+            [(i, singles[i]) for i in coming],
+            {i: singles[i] for i in present},
+            by_event,
+        )
+        for pid, _ in gone:
+            del current[pid]
+        current.update(came)
+        judged = [singles[i] for i in sorted(present)]
+        expected = {f.id for f in judge_patterns(judged, [agreement], events)}
+        assert set(current) == expected == set(live.findings)
+
+
+def _pairs(observations: list[Observation]) -> list[tuple[str, Observation]]:
+    return [(o.id, o) for o in observations]
+
+
+def test_cli_follow_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    import signal
+
+    home = _home(tmp_path)
+    with Workspace(home) as workspace:
+        _commit(workspace, _scenario()[:5], "first")
+    env = {**os.environ, "TRUCELINE_HOME": str(home)}
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "truceline.cli", "run", "--follow",
+         "--poll-interval", "0.1", "--json"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert follower.stdout is not None
+        assert json.loads(follower.stdout.readline())["observations"] == 5  # it is following
+        follower.send_signal(signal.SIGINT)
+        out, err = follower.communicate(timeout=120)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+    assert follower.returncode == 0, err
+    summary = json.loads(out.splitlines()[-1])["summary"]
+    assert summary["interrupted"] is True
+    with Workspace(home) as workspace:  # the log is released and whole
+        assert workspace.log.size == workspace.store.log_size()

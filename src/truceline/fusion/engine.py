@@ -70,6 +70,7 @@ from truceline.fusion.items import (
     CHI2_2DOF_99,
     Cov,
     Item,
+    PositionMoments,
     cov_add,
     isotropic,
     mahalanobis2,
@@ -200,6 +201,15 @@ class _Group:
     family: str
     items: list[Item]
     target: Target
+    moments: PositionMoments | None = None
+
+    def extend(self, blob: Sequence[Item], config: FusionConfig) -> None:
+        """Add a blob; a track's target follows its sightings."""
+        self.items.extend(blob)
+        if self.moments is not None:
+            for item in blob:
+                self.moments.add(item)
+            self.target = _track_target(self.moments, self.family, self.target.t, blob, config)
 
 
 def _episodes(explosive: list[Item], config: FusionConfig) -> list[list[Item]]:
@@ -270,24 +280,39 @@ def _summary(blob: list[Item]) -> Item:
     )
 
 
-def _track_state(items: Sequence[Item], family: str, config: FusionConfig) -> Target:
+def _track_target(
+    moments: PositionMoments,
+    family: str,
+    last_t: float,
+    blob: Sequence[Item],
+    config: FusionConfig,
+) -> Target:
     """A track's target: its merged position with the sightings' spread, last time.
 
     The spread keeps the gate of an extended object (a fire several pixels
     wide, burning for days) as wide as the object instead of shrinking with
-    every sighting.
+    every sighting. Running moments make each update O(1).
     """
-    x, y, cov = merge_position(items)
+    x, y, cov = moments.merged()
     return Target(
         family=family,
         x=x,
         y=y,
         cov=cov,
-        t=max(i.t_hi for i in items),
+        t=max(last_t, max(i.t_hi for i in blob)),
         capacity=1,
         extra_cov=track_extra_cov(family, config),
         corroborated=False,
     )
+
+
+def _track(blob: Sequence[Item], config: FusionConfig) -> _Group:
+    moments = PositionMoments()
+    for item in blob:
+        moments.add(item)
+    family = blob[0].family
+    target = _track_target(moments, family, -math.inf, blob, config)
+    return _Group(family, list(blob), target, moments)
 
 
 def _scan_key(item: Item) -> tuple[float, float, str, str]:
@@ -396,8 +421,7 @@ def component_frame(items: Sequence[Item]) -> LocalFrame:
 def _new_track(
     tracks: list[_Group], targets: _Targets, blob: list[Item], config: FusionConfig
 ) -> None:
-    family = blob[0].family
-    group = _Group(family, list(blob), _track_state(blob, family, config))
+    group = _track(blob, config)
     tracks.append(group)
     targets.add_track(group)
 
@@ -452,10 +476,7 @@ def associate(items: Sequence[Item], config: FusionConfig) -> list[Draft]:
             if column is None:
                 _new_track(tracks, targets, blob, config)
                 continue
-            group = columns[column]
-            group.items.extend(blob)
-            if not group.target.corroborated:
-                group.target = _track_state(group.items, group.family, config)
+            columns[column].extend(blob, config)
     drafts = []
     for k, group in enumerate([*fires, *tracks]):
         x, y, cov = merge_position(group.items)

@@ -87,6 +87,7 @@ __all__ = [
     "local_gap_s",
     "metres_to_degrees",
     "partner_side",
+    "position_sigma_m",
     "trajectory_groups",
     "trajectory_pair_gate",
     "trajectory_role",
@@ -303,6 +304,7 @@ _MAX_FLIGHT_S: Final = max(f.max_time_of_flight_s for f in WEAPON_FAMILIES)
 
 
 def _sigma_along_m(event: Event) -> float:
+    """Upper bound of an event's position sigma along any line, metres."""
     return math.sqrt(max(event.cov_ee, event.cov_nn, 0.0))
 
 
@@ -348,14 +350,17 @@ def trajectory_pair_gate(
             for e in impacts
         ]
     )
-    r = _haversine_m(la[:, 0], la[:, 1], ia[:, 0], ia[:, 1]) * 0.995
-    spread = 3.0 * np.hypot(la[:, 5], ia[:, 4]) + _TRAJECTORY_MARGIN_M
-    r_lo, r_hi = np.maximum(r - spread, 0.0), r + 2.0 * spread + r * 0.01
-    slack = 3.0 * np.hypot(la[:, 4], ia[:, 3]) + _TRAJECTORY_SLACK_S
-    tof_lo = ia[:, 2] - la[:, 3] - slack
-    tof_hi = ia[:, 2] - la[:, 2] + slack
+    r = _haversine_m(la[:, 0], la[:, 1], ia[:, 0], ia[:, 1])
+    sigma_r = np.hypot(la[:, 5], ia[:, 4]) + 1.0
+    spread = 3.0 * sigma_r + _TRAJECTORY_MARGIN_M
+    r_lo, r_hi = np.maximum(0.995 * r - spread, 0.0), 1.005 * r + spread
+    var_t = la[:, 4] ** 2 + ia[:, 3] ** 2 + 0.01
     ok = np.zeros(len(la), dtype=bool)
     for family in WEAPON_FAMILIES:
+        speed2 = family.min_speed_mps * family.max_speed_mps
+        slack = 3.0 * np.sqrt(var_t + sigma_r**2 / speed2) + _TRAJECTORY_SLACK_S
+        tof_lo = ia[:, 2] - la[:, 3] - slack
+        tof_hi = ia[:, 2] - la[:, 2] + slack
         in_range = (r_hi >= family.min_range_m) & (r_lo <= family.max_range_m)
         earliest = np.maximum(r_lo, family.min_range_m) / family.max_speed_mps
         latest = np.minimum(
@@ -365,6 +370,11 @@ def trajectory_pair_gate(
     return ok
 
 
+def position_sigma_m(event: Event) -> float:
+    """Upper bound of an event's position sigma along any line, metres."""
+    return _sigma_along_m(event)
+
+
 def trajectory_role(event: Event) -> str | None:
     """``"launch"`` or ``"impact"`` candidate for trajectory pairing, or ``None``."""
     if event.kind not in LAUNCH_KINDS | IMPACT_KINDS:
@@ -372,11 +382,18 @@ def trajectory_role(event: Event) -> str | None:
     return "launch" if is_launch_candidate(event) else "impact"
 
 
-def trajectory_window_s(sigma_max_s: float) -> tuple[float, float]:
+def trajectory_window_s(sigma_max_s: float, sigma_max_m: float = 0.0) -> tuple[float, float]:
     """``(before, after)``: a gated impact starts within ``[launch start - before,
-    launch end + after]`` (seconds), given the largest event time sigma in play.
+    launch end + after]`` (seconds).
+
+    Given the largest time sigma (seconds) and position sigma (metres, the
+    larger axis) of the events in play: the widest time tolerance any pair of
+    :func:`trajectory_pair_gate` can have.
     """
-    slack = 3.0 * math.sqrt(2.0) * sigma_max_s + _TRAJECTORY_SLACK_S + 1.0
+    sigma_r = 2.0 * sigma_max_m + 1.0
+    slowest = min(f.min_speed_mps * f.max_speed_mps for f in WEAPON_FAMILIES)
+    slack = 3.0 * math.sqrt(2.0 * sigma_max_s**2 + 0.01 + sigma_r**2 / slowest)
+    slack += _TRAJECTORY_SLACK_S + 1.0
     return slack, _MAX_FLIGHT_S + slack
 
 
@@ -394,7 +411,8 @@ def trajectory_groups(events: Sequence[Event]) -> list[list[int]]:
     pairs: list[tuple[int, int]] = []
     if launches and impacts:
         sigma = max(events[i].time_sigma_s for i in launches + impacts)
-        before, after = trajectory_window_s(sigma)
+        sigma_m = max(_sigma_along_m(events[i]) for i in launches + impacts)
+        before, after = trajectory_window_s(sigma, sigma_m)
         starts = np.array([events[i].time_start.timestamp() for i in impacts])
         cand_l: list[int] = []
         cand_i: list[int] = []

@@ -30,6 +30,7 @@ from truceline.fusion.gates import (
     item_boxes,
     local_gap_s,
     partner_side,
+    position_sigma_m,
     trajectory_groups,
     trajectory_pair_gate,
     trajectory_role,
@@ -130,6 +131,7 @@ class EventIndex:
         self._launches: list[tuple[float, str]] = []
         self._impacts: list[tuple[float, str]] = []
         self._max_sigma_s = 0.0
+        self._max_sigma_m = 0.0
         self._max_duration_s = 0.0
 
     def add(self, key: str, event: Event) -> None:
@@ -140,6 +142,7 @@ class EventIndex:
             return
         # the candidate windows only ever widen: a removed event's sigma still counts
         self._max_sigma_s = max(self._max_sigma_s, event.time_sigma_s)
+        self._max_sigma_m = max(self._max_sigma_m, position_sigma_m(event))
         start, end = event.time_start.timestamp(), event.time_end.timestamp()
         self._max_duration_s = max(self._max_duration_s, end - start)
         bisect.insort(self._launches if role == "launch" else self._impacts, (start, key))
@@ -159,7 +162,7 @@ class EventIndex:
         role = trajectory_role(event)
         if role is None:
             return []
-        before, after = trajectory_window_s(self._max_sigma_s)
+        before, after = trajectory_window_s(self._max_sigma_s, self._max_sigma_m)
         start, end = event.time_start.timestamp(), event.time_end.timestamp()
         if role == "launch":
             index, lo_t, hi_t = self._impacts, start - before, end + after

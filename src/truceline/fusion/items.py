@@ -25,6 +25,7 @@ __all__ = [
     "CHI2_2DOF_99",
     "Cov",
     "Item",
+    "PositionMoments",
     "Scan",
     "cov_add",
     "cov_logdet",
@@ -182,6 +183,54 @@ def merge_position(items: Sequence[Item]) -> tuple[float, float, Cov]:
         s_nn = sum((item.y - my) ** 2 for item in items) / n
         f_ee, f_en, f_nn = f_ee + s_ee, f_en + s_en, f_nn + s_nn
     return mx, my, (f_ee, f_en, f_nn)
+
+
+class PositionMoments:
+    """Running sums giving :func:`merge_position` of a growing group in O(1) per item.
+
+    The information-weighted mean needs the summed information and weighted
+    positions; the spread about it needs the count, the sums of positions and
+    of their outer products (``spread = E[p pᵀ] - m E[p]ᵀ - E[p] mᵀ + m mᵀ``).
+    """
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.info = [0.0, 0.0, 0.0]  # ee, en, nn of the summed inverse covariances
+        self.weighted = [0.0, 0.0]
+        self.sums = [0.0, 0.0, 0.0, 0.0, 0.0]  # x, y, xx, xy, yy
+
+    def add(self, item: Item) -> None:
+        """Add one item (its ``x``, ``y`` and ``cov``)."""
+        ee, en, nn = item.cov
+        det = _det(item.cov)
+        a, b, d = nn / det, -en / det, ee / det
+        self.info[0] += a
+        self.info[1] += b
+        self.info[2] += d
+        self.weighted[0] += a * item.x + b * item.y
+        self.weighted[1] += b * item.x + d * item.y
+        x, y = item.x, item.y
+        self.sums[0] += x
+        self.sums[1] += y
+        self.sums[2] += x * x
+        self.sums[3] += x * y
+        self.sums[4] += y * y
+        self.n += 1
+
+    def merged(self) -> tuple[float, float, Cov]:
+        """``(x, y, cov)`` as :func:`merge_position` gives them (to rounding)."""
+        i_ee, i_en, i_nn = self.info
+        det = max(i_ee * i_nn - i_en * i_en, 1e-30)
+        f_ee, f_en, f_nn = i_nn / det, -i_en / det, i_ee / det
+        mx = f_ee * self.weighted[0] + f_en * self.weighted[1]
+        my = f_en * self.weighted[0] + f_nn * self.weighted[1]
+        if self.n > 1:
+            n = self.n
+            sx, sy, sxx, sxy, syy = self.sums
+            f_ee += max(sxx / n - 2.0 * mx * sx / n + mx * mx, 0.0)
+            f_en += sxy / n - mx * sy / n - my * sx / n + mx * my
+            f_nn += max(syy / n - 2.0 * my * sy / n + my * my, 0.0)
+        return mx, my, (f_ee, f_en, f_nn)
 
 
 def union_find_clusters(n: int, pairs: Sequence[tuple[int, int]]) -> list[list[int]]:
