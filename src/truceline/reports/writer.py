@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
 from shapely.geometry import Point
 
+from truceline.fileio import write_atomic
 from truceline.model.coverage import Coverage
 from truceline.reports.base import ReportFiles, ReportInput
 from truceline.reports.exports import findings_csv, findings_geojson, geojson_bytes
@@ -104,26 +103,10 @@ def write_report(out_dir: Path, data: ReportInput) -> ReportFiles:
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in sorted(contents):
-        _write_atomic(out_dir / name, contents[name])
+        write_atomic(out_dir / name, contents[name])
     return ReportFiles(
         html=out_dir / "report.html",
         geojson=out_dir / "findings.geojson",
         csv=out_dir / "findings.csv",
         map_png=out_dir / "map.png",
     )
-
-
-def _write_atomic(path: Path, content: bytes) -> None:
-    """Write to a temporary file in the same directory, then rename over ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp creates 0600; a published report is meant to be read by others.
-        Path(tmp).chmod(0o644)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +12,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
+from truceline.fileio import write_atomic
 from truceline.model.errors import TrucelineError
 from truceline.satellite._cli_common import console, fail, out
 from truceline.satellite.activity import EXCESS_SENSOR_ID, thermal_observations, zone_activity
@@ -144,18 +143,8 @@ def fit_command(
 
 
 def _write_json(path: Path, body: Any, *, sort_keys: bool = True) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(body, handle, indent=1, sort_keys=sort_keys)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(body, indent=1, sort_keys=sort_keys) + "\n"
+    write_atomic(path, text.encode("utf-8"))
 
 
 def _jsonable(value: Any) -> Any:

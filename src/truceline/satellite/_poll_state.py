@@ -8,13 +8,12 @@ page, atomically, with sorted keys: equal states are equal bytes.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+from truceline.fileio import sync_dir, write_atomic
 from truceline.model.errors import RecordError
 from truceline.satellite.firms_api import (
     MAX_DAY_RANGE,
@@ -89,31 +88,6 @@ class StreamState:
 
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
-
-
-def write_atomic(path: Path, content: bytes) -> None:
-    """Write to a synced temporary file in the same directory, then rename over ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).chmod(0o644)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    sync_dir(path.parent)
-
-
-def sync_dir(directory: Path) -> None:
-    """Make a rename or unlink in ``directory`` durable (POSIX)."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _stream_from_json(data: Any, file: str, record: str) -> StreamState:

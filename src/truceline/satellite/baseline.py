@@ -37,8 +37,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -47,6 +45,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from truceline.fileio import write_atomic
 from truceline.model.errors import TrucelineError
 from truceline.satellite._windows import box_sum, circular_mean, trailing_sum
 from truceline.satellite.exclusions import Exclusion, exclusion_mask
@@ -252,18 +251,7 @@ class BaselineModel:
             persistent=self.persistent,
             calibration=self.calibration.astype(np.float32),
         )
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(buffer.getvalue())
-                handle.flush()
-                os.fsync(handle.fileno())
-            Path(tmp).replace(path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(Path(path), buffer.getvalue())
 
 
 def load_model(path: Path) -> BaselineModel:
