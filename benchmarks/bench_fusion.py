@@ -179,10 +179,12 @@ def _live(target_events: int) -> dict[str, object]:
             events = workspace.store.counts()["events"]
             findings = len(engine.findings)
             latencies, commits, changed = [], [], 0
+            by_kind: dict[str, list[float]] = {}
             for k, obs in enumerate(arrivals):
                 _, commit_wall, _ = _timed(lambda obs=obs, k=k: _commit(workspace, [obs], f"a{k}"))  # type: ignore[misc]
                 update, wall, _ = _timed(engine.poll)
                 latencies.append(wall)
+                by_kind.setdefault(obs.kind, []).append(wall * 1e3)
                 commits.append(commit_wall)
                 changed += int(bool(update.findings_added or update.findings_removed))
             batch, peer_wall, _ = _timed(
@@ -206,6 +208,14 @@ def _live(target_events: int) -> dict[str, object]:
         "fusion_live_latency_ms_p95": round(float(np.percentile(ms, 95)), 1),
         "fusion_live_latency_ms_p99": round(float(np.percentile(ms, 99)), 1),
         "fusion_live_latency_ms_max": round(float(ms.max()), 1),
+        "fusion_live_latency_ms_p99_by_kind": {
+            kind: {
+                "arrivals": len(v),
+                "p50": round(float(np.percentile(v, 50)), 1),
+                "p99": round(float(np.percentile(v, 99)), 1),
+            }
+            for kind, v in sorted(by_kind.items())
+        },
         "fusion_live_commit_ms_p50": round(float(np.percentile(np.array(commits) * 1e3, 50)), 1),
         "fusion_live_peer_full_rerun_s": round(peer_wall, 1),
         "fusion_live_equals_batch": same,

@@ -70,8 +70,9 @@ def test_one_overpass_two_fires_go_to_the_two_shellings() -> None:
     """Hot spots of one overpass: the one between both shellings belongs to the second.
 
     Two single-round shellings 500 m apart (17 minutes apart, so two episodes);
-    one overpass two hours later sees two fires: H2 next to the first shelling
-    and out of the second's gate, H1 between them, a little nearer the first.
+    one overpass two hours later sees two fires (pixels of about 140 m, too far
+    apart to be one fire): H2 next to the first shelling and out of the
+    second's gate, H1 between them, a little nearer the first.
     One overpass shows one fire per round, so the joint assignment gives H2 to
     the first shelling and H1 to the second; the greedy baseline attaches both
     to the first and leaves the second uncorroborated.
@@ -81,8 +82,8 @@ def test_one_overpass_two_fires_go_to_the_two_shellings() -> None:
         "acoustic:net", "acoustic", "explosion", 500.0, 0.0, 100.0, T0 + timedelta(seconds=1000)
     )
     overpass = T0 + timedelta(hours=2)
-    h1 = _point("firms:VIIRS:NOAA-20", "satellite", "thermal_anomaly", 180.0, 0.0, 60.0, overpass)
-    h2 = _point("firms:VIIRS:NOAA-20", "satellite", "thermal_anomaly", -150.0, 0.0, 60.0, overpass)
+    h1 = _point("firms:VIIRS:NOAA-20", "satellite", "thermal_anomaly", 180.0, 0.0, 40.0, overpass)
+    h2 = _point("firms:VIIRS:NOAA-20", "satellite", "thermal_anomaly", -150.0, 0.0, 40.0, overpass)
     pairs = [(o.id, o) for o in (e1, e2, h1, h2)]
     result = fuse(pairs)
     by_event = {frozenset(e.members) for e in result.events}
@@ -232,3 +233,18 @@ def test_repeated_unclassified_sounds_stay_separate_events() -> None:
     result = fuse([(o.id, o) for o in sounds])
     assert len(result.events) == 4
     assert math.isclose(sum(len(e.members) for e in result.events), 4)
+
+
+def test_pixels_of_one_fire_in_one_overpass_are_one_event() -> None:
+    sigma = 375.0 / math.sqrt(12.0)  # a 375 m VIIRS pixel, uniform
+    overpass = T0 + timedelta(hours=1)
+    front = [
+        _point("firms:VIIRS:N", "satellite", "thermal_anomaly", x, y, sigma, overpass)
+        for x, y in ((0.0, 0.0), (375.0, 0.0), (750.0, 375.0), (1_500.0, 375.0))  # one missed
+    ]
+    elsewhere = _point(
+        "firms:VIIRS:N", "satellite", "thermal_anomaly", 4_000.0, 0.0, sigma, overpass
+    )
+    result = fuse([(o.id, o) for o in [*front, elsewhere]])
+    groups = sorted(len(e.members) for e in result.events)
+    assert groups == [1, 4]

@@ -18,6 +18,7 @@ from truceline.fusion.attribute import annotate_roles
 from truceline.fusion.components import (
     BoxGrid,
     IncrementalComponents,
+    box_links,
     box_pairs,
     boxes_intersect,
     components_from_pairs,
@@ -269,3 +270,49 @@ def test_trajectory_groups_pair_as_all_events_together(seed: int) -> None:
     assert sum(len(g) for g in groups) == len(events)
     apart = {e.id: e for g in groups for e in annotate_roles([events[i] for i in g], [])}
     assert together == apart
+
+
+@given(st.integers(0, 10_000), st.booleans())
+@settings(max_examples=40, deadline=None)
+def test_box_links_span_the_same_components_as_every_pair(seed: int, unbounded: bool) -> None:
+    """Crowded cells (hundreds of boxes around a few spots) are linked by cliques."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-1.0, 1.0, size=(int(rng.integers(1, 6)), 2))
+    n = int(rng.integers(50, 400))
+    pick = centres[rng.integers(len(centres), size=n)]
+    xy = pick + rng.normal(0.0, rng.choice([0.001, 0.01, 0.05]), size=(n, 2))
+    half = rng.uniform(0.0, 0.02, size=(n, 2))
+    t0 = rng.uniform(0.0, 5e4, size=n)
+    t1 = t0 + rng.uniform(0.0, 2e4, size=n)
+    if unbounded:
+        t0, t1 = np.full(n, -math.inf), np.full(n, math.inf)
+    boxes = np.column_stack(
+        [
+            xy[:, 0] - half[:, 0],
+            xy[:, 0] + half[:, 0],
+            xy[:, 1] - half[:, 1],
+            xy[:, 1] + half[:, 1],
+            t0,
+            t1,
+        ]
+    )
+    links = box_links(boxes)
+    ba, bb = boxes[links[:, 0]], boxes[links[:, 1]]
+    assert all(boxes_intersect(tuple(p), tuple(q)) for p, q in zip(ba, bb, strict=True))
+    every = box_pairs(boxes)
+    assert {frozenset(c) for c in components_from_pairs(n, links)} == {
+        frozenset(c) for c in components_from_pairs(n, every)
+    }
+
+
+def test_box_links_of_a_crowded_spot_grow_linearly() -> None:
+    rng = np.random.default_rng(0)
+    xy = rng.normal(0.0, 0.0005, size=(400, 2))
+    boxes = np.column_stack(
+        [xy[:, 0] - 0.002, xy[:, 0] + 0.002, xy[:, 1] - 0.002, xy[:, 1] + 0.002,
+         np.full(400, -math.inf), np.full(400, math.inf)]
+    )  # fmt: skip
+    assert len(box_pairs(boxes)) > 50_000  # nearly every pair meets
+    links = box_links(boxes)
+    assert len(links) < 1_000
+    assert components_from_pairs(400, links) == [list(range(400))]

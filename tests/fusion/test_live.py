@@ -21,10 +21,10 @@ from shapely.geometry import LineString
 from truceline.agreement import Agreement, agreement_from_dict, demo_agreement_dict
 from truceline.agreement.demo import write_demo_agreement
 from truceline.agreement.patterns import with_patterns
-from truceline.follow import follow
+from truceline.follow import FollowSummary, follow
 from truceline.fusion import FusionConfig, fuse
 from truceline.ingest.pipeline import commit_records
-from truceline.live import LiveEngine
+from truceline.live import LiveEngine, Update
 from truceline.model import (
     BearingLocation,
     FootprintLocation,
@@ -313,8 +313,8 @@ def test_follow_picks_up_what_another_writer_ingests(tmp_path: Path) -> None:
     random.Random(5).shuffle(observations)
     chunks = [observations[i : i + 7] for i in range(0, len(observations), 7)]
     stop = threading.Event()
-    updates: list[object] = []
-    result: dict[str, object] = {}
+    updates: list[Update] = []
+    result: dict[str, FollowSummary] = {}
 
     def run() -> None:
         result["summary"] = follow(
@@ -331,20 +331,17 @@ def test_follow_picks_up_what_another_writer_ingests(tmp_path: Path) -> None:
             committed += len(chunk)
             # let the follower read it before the next arrives: each chunk is an update
             deadline = time.monotonic() + 120.0
-            while (
-                sum(u.observations for u in updates) < committed  # type: ignore[attr-defined]
-                and time.monotonic() < deadline
-            ):
+            while sum(u.observations for u in updates) < committed and time.monotonic() < deadline:
                 time.sleep(0.02)
     finally:
         thread.join(timeout=300)
         stop.set()
     summary = result["summary"]
-    assert sum(1 for u in updates if u.observations) >= len(chunks)  # type: ignore[attr-defined]
+    assert sum(1 for u in updates if u.observations) >= len(chunks)
     with Workspace(home) as workspace:
         outcome = execute_run(workspace)
-    assert summary.observations == len(observations)  # type: ignore[attr-defined]
-    assert (summary.events_digest, summary.findings_digest) == (  # type: ignore[attr-defined]
+    assert summary.observations == len(observations)
+    assert (summary.events_digest, summary.findings_digest) == (
         outcome.events_digest,
         outcome.findings_digest,
     )

@@ -96,6 +96,7 @@ __all__ = [
     "CORROBORATING_FAMILIES",
     "CRATER",
     "EXPLOSIVE_FAMILIES",
+    "FIRE_BLOB_CHI2",
     "FIRE_EFFECT",
     "INSTANT_FAMILIES",
     "INSTANT_WINDOW_S",
@@ -141,6 +142,11 @@ KIND_COMPATIBILITY: Final[Mapping[tuple[str, str], float]] = {
     (CRATER, "gunfire"): 0.05,
 }
 
+#: Squared Mahalanobis gate between hot-spot pixels of one fire in one overpass. A
+#: pixel's covariance is that of a uniform over it (variance pixel²/12), so two
+#: side-by-side pixels are at 6, diagonal ones at 12, and pixels two apart (one
+#: missed between them, a fire front) at 24: all one fire.
+FIRE_BLOB_CHI2: Final = 25.0
 #: Families of instantaneous, non-explosive events (each located source is one event).
 INSTANT_FAMILIES: Final = frozenset({"other", "flight"})
 #: Two reports of one instantaneous event are at most this far apart in time, seconds.

@@ -42,6 +42,7 @@ __all__ = [
     "Box",
     "BoxGrid",
     "IncrementalComponents",
+    "box_links",
     "box_pairs",
     "boxes_intersect",
     "components_from_pairs",
@@ -85,13 +86,25 @@ def components_from_pairs(n: int, pairs: IntArray) -> list[list[int]]:
     return groups
 
 
+#: No box is spread over more than about this many cells per axis (bounds memory).
+_MAX_CELLS_PER_AXIS = 16.0
+
+
 def _cell_sizes(a: FloatArray, b: FloatArray) -> tuple[float, float, float]:
+    """Grid cell sizes: typical box sizes, but never tiny next to the largest boxes.
+
+    The 75th percentile keeps cells small where most boxes are; the floor at
+    ``largest / _MAX_CELLS_PER_AXIS`` keeps a 12-day crater interval among
+    instants from being copied into tens of thousands of cells.
+    """
     boxes = np.vstack([a, b])
     width = np.maximum(boxes[:, 1] - boxes[:, 0], boxes[:, 3] - boxes[:, 2])
-    cell = max(float(np.percentile(width, 75)), 1e-4)
+    cell = max(float(np.percentile(width, 75)), float(width.max()) / _MAX_CELLS_PER_AXIS, 1e-4)
     duration = boxes[:, 5] - boxes[:, 4]
     finite = duration[np.isfinite(duration)]
-    cell_t = max(float(np.percentile(finite, 75)), 60.0) if finite.size else math.inf
+    if not finite.size:
+        return cell, cell, math.inf
+    cell_t = max(float(np.percentile(finite, 75)), float(finite.max()) / _MAX_CELLS_PER_AXIS, 60.0)
     return cell, cell, cell_t
 
 
@@ -175,6 +188,109 @@ def box_pairs(a: FloatArray, b: FloatArray | None = None) -> IntArray:
         return np.zeros((0, 2), dtype=np.int64)
     code = np.unique(i * len(b_boxes) + j)
     return np.column_stack([code // len(b_boxes), code % len(b_boxes)]).astype(np.int64)
+
+
+#: Cells holding more boxes than this are linked by cliques, not by every pair.
+_DENSE_CELL = 48
+
+
+def box_links(a: FloatArray) -> IntArray:
+    """Pairs ``(i, j)`` of intersecting boxes of ``a`` spanning its intersection graph.
+
+    The connected components of the returned pairs are those of all
+    intersecting pairs (:func:`box_pairs`), but a crowded cell — a weapon
+    sighted every day for a year at one spot: hundreds of boxes all containing
+    one point — is not expanded into every pair. Its boxes are taken in order
+    of their west edge and grown into cliques: a box meeting the common part of
+    a clique's boxes meets each of them, so it is linked to the clique's first
+    box; then any two cliques with one intersecting pair of boxes are linked.
+    Every pair returned intersects.
+    """
+    n = len(a)
+    if n < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    timeless = bool(np.isinf(a[:, 4:]).any())
+    owner, keys = _expand(a, _cell_sizes(a, a), timeless)
+    order = np.argsort(keys, kind="stable")
+    keys, owner = keys[order], owner[order]
+    _, start, count = np.unique(keys, return_index=True, return_counts=True)
+    dense = count > _DENSE_CELL
+    links: list[IntArray] = [np.zeros((0, 2), dtype=np.int64)]
+    sparse = np.repeat(~dense, count)
+    if sparse.any():
+        links.append(_intersecting(a, *_join(keys[sparse], keys[sparse]), owner[sparse]))
+    for first, size in zip(start[dense].tolist(), count[dense].tolist(), strict=True):
+        links.append(_clique_links(a, owner[first : first + size]))
+    pairs = np.vstack(links)
+    if len(pairs) == 0:
+        return pairs
+    code = np.unique(pairs[:, 0] * n + pairs[:, 1])
+    return np.column_stack([code // n, code % n]).astype(np.int64)
+
+
+def _intersecting(a: FloatArray, p: IntArray, q: IntArray, owner: IntArray) -> IntArray:
+    i, j = owner[p], owner[q]
+    keep = i < j
+    i, j = i[keep], j[keep]
+    ba, bb = a[i], a[j]
+    hit = (
+        (ba[:, 0] <= bb[:, 1])
+        & (bb[:, 0] <= ba[:, 1])
+        & (ba[:, 2] <= bb[:, 3])
+        & (bb[:, 2] <= ba[:, 3])
+        & (ba[:, 4] <= bb[:, 5])
+        & (bb[:, 4] <= ba[:, 5])
+    )
+    return np.column_stack([i[hit], j[hit]]).astype(np.int64)
+
+
+def _meets(box: FloatArray, boxes: FloatArray) -> npt.NDArray[np.bool_]:
+    return np.asarray(
+        (boxes[:, 0] <= box[1])
+        & (box[0] <= boxes[:, 1])
+        & (boxes[:, 2] <= box[3])
+        & (box[2] <= boxes[:, 3])
+        & (boxes[:, 4] <= box[5])
+        & (box[4] <= boxes[:, 5]),
+        dtype=bool,
+    )
+
+
+def _clique_links(a: FloatArray, members: IntArray) -> IntArray:
+    """Links spanning the intersection graph of one crowded cell's boxes."""
+    members = np.unique(members)
+    members = members[np.lexsort((members, a[members, 0]))]
+    cliques: list[list[int]] = []
+    common: list[FloatArray] = []  # each clique's intersection box
+    links: list[tuple[int, int]] = []
+    for m in members.tolist():
+        box = a[m]
+        for k in range(len(cliques) - 1, -1, -1):
+            c = common[k]
+            if (
+                c[0] <= box[1] and box[0] <= c[1] and c[2] <= box[3] and box[2] <= c[3]
+                and c[4] <= box[5] and box[4] <= c[5]
+            ):  # fmt: skip
+                links.append((min(cliques[k][0], m), max(cliques[k][0], m)))
+                cliques[k].append(m)
+                common[k] = np.array(
+                    [max(c[0], box[0]), min(c[1], box[1]), max(c[2], box[2]),
+                     min(c[3], box[3]), max(c[4], box[4]), min(c[5], box[5])]
+                )  # fmt: skip
+                break
+        else:
+            cliques.append([m])
+            common.append(box.copy())
+    for x in range(len(cliques)):
+        for y in range(x + 1, len(cliques)):
+            by = a[cliques[y]]
+            for m in cliques[x]:
+                hits = np.flatnonzero(_meets(a[m], by))
+                if len(hits):
+                    other = cliques[y][int(hits[0])]
+                    links.append((min(m, other), max(m, other)))
+                    break
+    return np.array(links, dtype=np.int64).reshape(-1, 2)
 
 
 def _join(keys_a: IntArray, keys_b: IntArray) -> tuple[IntArray, IntArray]:

@@ -28,7 +28,9 @@ Two levels, each decomposed into independent components
       weapon; one per scan), or to a new track — whichever maximises the
       summed log-likelihood ratio of :mod:`truceline.fusion.assign`.
 
-Every episode and every track is an event (:mod:`.events`). The result does not
+Every episode and every track is an event (:mod:`.events`), placed where its
+members are — a launch episode where its rounds are only: fires and craters seen
+near a gun position corroborate it, they are not where it fired. The result does not
 depend on the order of the input, and fusing all data gives exactly the union
 of fusing each component alone: that is what the live mode
 (:mod:`truceline.live`) relies on. ``docs/fusion.md`` describes the model.
@@ -47,6 +49,7 @@ from truceline.fusion.arrivals import locate_unit, snapped_frame
 from truceline.fusion.assign import (
     CORROBORATING_FAMILIES,
     EXPLOSIVE_FAMILIES,
+    FIRE_BLOB_CHI2,
     FIRE_EFFECT,
     Target,
     assign_rows,
@@ -55,7 +58,13 @@ from truceline.fusion.assign import (
     track_extra_cov,
     track_window_s,
 )
-from truceline.fusion.components import Box, box_pairs, boxes_intersect, components_from_pairs
+from truceline.fusion.components import (
+    Box,
+    box_links,
+    box_pairs,
+    boxes_intersect,
+    components_from_pairs,
+)
 from truceline.fusion.config import FusionConfig
 from truceline.fusion.events import build_event, explosive_kind
 from truceline.fusion.gates import (
@@ -176,7 +185,7 @@ def item_components(items: Sequence[Item], config: FusionConfig) -> list[list[in
         owners, boxes = by_channel[channel]
         a = np.asarray(boxes, dtype=float)
         if partner == channel:
-            found = box_pairs(a)
+            found = box_links(a)  # connectivity only: spanning links, not every pair
         elif channel < partner and partner in by_channel:
             other_owners, other_boxes = by_channel[partner]
             found = box_pairs(a, np.asarray(other_boxes, dtype=float))
@@ -245,7 +254,8 @@ def _blobs(scan: list[Item], config: FusionConfig) -> list[list[Item]]:
             if a.family != b.family or a.family in DISCRETE_FAMILIES:
                 continue
             cov = cov_add(a.cov, b.cov, track_extra_cov(a.family, config))
-            if mahalanobis2(a.x - b.x, a.y - b.y, cov) <= CHI2_2DOF_99:
+            gate = FIRE_BLOB_CHI2 if a.family == FIRE_EFFECT else CHI2_2DOF_99
+            if mahalanobis2(a.x - b.x, a.y - b.y, cov) <= gate:
                 pairs.append((i, j))
     return [[scan[i] for i in g] for g in union_find_clusters(len(scan), pairs)]
 
@@ -479,7 +489,11 @@ def associate(items: Sequence[Item], config: FusionConfig) -> list[Draft]:
             columns[column].extend(blob, config)
     drafts = []
     for k, group in enumerate([*fires, *tracks]):
-        x, y, cov = merge_position(group.items)
+        # a launch is where its rounds left from: fires and craters seen near it
+        # corroborate it but are not where it fired (an impact's refine its place)
+        launch = k < len(fires) and group.family == "launch"
+        located = [i for i in group.items if i.family in _EXPLOSIVE] if launch else []
+        x, y, cov = merge_position(located or group.items)
         # an episode's kind is voted by its rounds; a fire's by its hot spots and smoke
         voted = k >= len(fires) and group.family == FIRE_EFFECT
         drafts.append(Draft(group.items, None if voted else group.family, x, y, cov))

@@ -34,9 +34,10 @@ Items (point and footprint observations, located sources)
         episode's rounds on this channel (:func:`corroborate_box`);
     ``track:<family>``
         sightings of one family (hot spots, craters, equipment, ...): 3-sigma
-        boxes grown by the track's motion allowance, stretched by half the
-        family's track window (unbounded for craters, equipment and military
-        presence).
+        boxes (5-sigma for hot spots, whose pixels of one fire link within
+        :data:`~truceline.fusion.assign.FIRE_BLOB_CHI2`) grown by the track's
+        motion allowance, stretched by half the family's track window
+        (unbounded for craters, equipment and military presence).
 
 Events (for trajectory pairing and everything downstream)
     A launch candidate and an impact candidate interact when their distance
@@ -60,6 +61,8 @@ from truceline.fusion.acoustic import UNCLASSIFIED
 from truceline.fusion.assign import (
     CORROBORATING_FAMILIES,
     EXPLOSIVE_FAMILIES,
+    FIRE_BLOB_CHI2,
+    FIRE_EFFECT,
     delay_support,
     track_extra_cov,
     track_window_s,
@@ -171,11 +174,13 @@ def item_boxes(item: Item, config: FusionConfig) -> list[tuple[Channel, Box]]:
         t0, t1 = -math.inf, math.inf
     else:
         t0, t1 = item.t_lo - window / 2.0, item.t_hi + window / 2.0
-    grow = _K * extra
+    # pixels of one fire in one overpass link within a wider gate (FIRE_BLOB_CHI2)
+    k = math.sqrt(FIRE_BLOB_CHI2) if item.family == FIRE_EFFECT else _K
+    grow = k * extra
     boxes.append(
         (
             (f"track:{item.family}", 0),
-            _box(item, _K * sx + hx + grow, _K * sy + hy + grow, t0, t1),
+            _box(item, k * sx + hx + grow, k * sy + hy + grow, t0, t1),
         )
     )
     return boxes
