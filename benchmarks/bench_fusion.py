@@ -24,7 +24,9 @@ Figures (one process, one core; wall-clock and CPU seconds are both given)
       time reported apart) and then processed by ``poll()``: from reading the
       log to the recorded live run and the updated store rows. p50/p95/p99 and
       max of that latency; the peer is a full batch run (what the skeleton
-      would have to do), measured once.
+      would have to do), measured once; ``fusion_live_logged_kb_*``: what
+      each update appended to the evidence log (its live run, finding
+      versions as patches, escalations), kilobytes.
 
 Environment: ``TRUCELINE_BENCH_FUSION_MAX`` caps the largest scaling size and
 ``TRUCELINE_BENCH_FUSION_LIVE_EVENTS`` sets the live store's event count
@@ -44,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from truceline.agreement.demo import write_demo_agreement
+from truceline.evidence.log import ENTRIES
 from truceline.fusion import FusionConfig
 from truceline.fusion.baseline import fuse as baseline_fuse
 from truceline.fusion.engine import fuse
@@ -178,11 +181,14 @@ def _live(target_events: int) -> dict[str, object]:
             _, start_wall, start_cpu = _timed(engine.start)
             events = workspace.store.counts()["events"]
             findings = len(engine.findings)
-            latencies, commits, changed = [], [], 0
+            latencies, commits, logged, changed = [], [], [], 0
+            entries = workspace.log.directory / ENTRIES
             by_kind: dict[str, list[float]] = {}
             for k, obs in enumerate(arrivals):
                 _, commit_wall, _ = _timed(lambda obs=obs, k=k: _commit(workspace, [obs], f"a{k}"))  # type: ignore[misc]
+                size = entries.stat().st_size
                 update, wall, _ = _timed(engine.poll)
+                logged.append((entries.stat().st_size - size) / 1e3)
                 latencies.append(wall)
                 by_kind.setdefault(obs.kind, []).append(wall * 1e3)
                 commits.append(commit_wall)
@@ -217,6 +223,8 @@ def _live(target_events: int) -> dict[str, object]:
             for kind, v in sorted(by_kind.items())
         },
         "fusion_live_commit_ms_p50": round(float(np.percentile(np.array(commits) * 1e3, 50)), 1),
+        "fusion_live_logged_kb_per_update_p50": round(float(np.percentile(logged, 50)), 1),
+        "fusion_live_logged_kb_per_update_max": round(float(max(logged)), 1),
         "fusion_live_peer_full_rerun_s": round(peer_wall, 1),
         "fusion_live_equals_batch": same,
     }

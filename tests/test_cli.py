@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -10,6 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from truceline.cli import app
+from truceline.fusion import FusionConfig
+from truceline.fusion.reliability_file import load_reliability_file, packaged_reliability_file
+from truceline.workspace import Workspace
 
 runner = CliRunner()
 
@@ -91,12 +95,31 @@ def test_events_and_findings_json_with_filters(demo: Path) -> None:
     assert code == 2 and "min_lon,min_lat,max_lon,max_lat" in output
 
 
+PROFILE = packaged_reliability_file("reliability-sim-v1")
+
+
+def test_demo_runs_with_the_packaged_reliability_profile(demo: Path) -> None:
+    score = json.loads((demo / "score.json").read_text())
+    assert score["run"]["reliabilities"] == {
+        "file": "reliability-sim-v1.yaml",
+        "sha256": hashlib.sha256(PROFILE.read_bytes()).hexdigest(),
+    }
+    with Workspace(demo / "home") as workspace:
+        (run,) = workspace.store.runs()
+    assert run["body"]["reliabilities"] == score["run"]["reliabilities"]
+    profile = load_reliability_file(PROFILE)
+    recorded = FusionConfig.from_dict(dict(run["body"]["config"]["fusion"]))
+    assert recorded.confidence_map == profile.confidence_map  # the tables reached the config
+    assert set(profile.modality_reliability) <= set(recorded.modality_reliability)
+
+
 def test_run_is_deterministic_and_rebuild_is_identical(demo: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     shutil.copytree(demo / "home", home)
-    code, first = invoke("run", "--home", str(home), "--json")
+    code, first = invoke("run", "--home", str(home), "--json", "--reliabilities", str(PROFILE))
     assert code == 0, first
-    code, second = invoke("run", "--home", str(home), "--json")
+    assert json.loads(first)["reliabilities"]["file"] == PROFILE.name
+    code, second = invoke("run", "--home", str(home), "--json", "--reliabilities", str(PROFILE))
     assert json.loads(first)["findings_digest"] == json.loads(second)["findings_digest"]
     assert (
         json.loads(first)["findings_digest"]
@@ -112,6 +135,60 @@ def test_run_is_deterministic_and_rebuild_is_identical(demo: Path, tmp_path: Pat
     assert (tmp_path / "report" / "findings.csv").read_bytes() == (
         demo / "findings.csv"
     ).read_bytes()
+
+
+def test_run_records_the_reliability_profile_and_verify_run_rederives_it(
+    demo: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(demo / "home", home)
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(
+        "format: truceline-reliability/1\nmodalities: {acoustic: {'*': 0.7}}\n"
+        "confidence_map: [[0.0, 0.0], [0.5, 0.3], [1.0, 0.9]]\n",
+        encoding="utf-8",
+    )
+    code, plain = invoke("run", "--home", str(home), "--json")
+    assert code == 0, plain
+    code, output = invoke("run", "--home", str(home), "--json", "--reliabilities", str(profile))
+    assert code == 0, output
+    summary = json.loads(output)
+    digest = hashlib.sha256(profile.read_bytes()).hexdigest()
+    assert summary["reliabilities"] == {"file": "profile.yaml", "sha256": digest}
+    assert summary["config_digest"] != json.loads(plain)["config_digest"]
+    with Workspace(home) as workspace:
+        run = workspace.store.runs()[-1]
+    assert run["body"]["reliabilities"]["sha256"] == digest
+    config = FusionConfig.from_dict(dict(run["body"]["config"]["fusion"]))
+    assert ("acoustic", "*", 0.7) in config.modality_reliability
+    assert config.confidence_map == ((0.0, 0.0), (0.5, 0.3), (1.0, 0.9))
+    code, output = invoke("verify-run", "--home", str(home))  # without the file: the log suffices
+    assert code == 0, output
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("format: truceline-reliability/1\nmodalities: {acoustic: {launch: 1.5}}\n", "launch"),
+        ("format: other/1\n", "format"),
+        ("format: truceline-reliability/1\nconfidence_map: [[0.6, 0.5], [0.4, 0.6]]\n", ""),
+    ],
+)
+def test_run_with_a_bad_reliability_profile_exits_2_and_writes_nothing(
+    demo: Path, tmp_path: Path, text: str, field: str
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(demo / "home", home)
+    bad = tmp_path / "bad-profile.yaml"
+    bad.write_text(text, encoding="utf-8")
+    log = home / "log" / "entries.jsonl"
+    before = log.read_bytes()
+    code, output = invoke("run", "--home", str(home), "--reliabilities", str(bad))
+    assert code == 2
+    assert "bad-profile.yaml" in output and field in output
+    assert log.read_bytes() == before
+    code, output = invoke("run", "--home", str(home), "--reliabilities", str(tmp_path / "none"))
+    assert code == 2 and "cannot read" in output
 
 
 def test_log_verify_fails_loudly_on_tampering(demo: Path, tmp_path: Path) -> None:

@@ -93,3 +93,24 @@ def test_a_bad_prior_file_is_named(home: Path, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "prior.yaml" in result.stderr and "format" in result.stderr
     assert not target.exists()
+
+
+def test_the_next_run_uses_the_estimate_and_lowers_the_dismissed_event(
+    home: Path, tmp_path: Path
+) -> None:
+    finding_id = _dismiss_one(home)
+    with Workspace(home) as workspace:
+        finding = next(f for f in workspace.store.findings() if f.id == finding_id)
+        event = next(e for e in workspace.store.events() if e.id == finding.event_id)
+        members = set(event.members)
+    target = tmp_path / "profile.yaml"
+    result = runner.invoke(
+        app, ["reliabilities", "estimate", "--home", str(home), "--out", str(target)]
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["run", "--home", str(home), "--reliabilities", str(target)])
+    assert result.exit_code == 0, result.output
+    with Workspace(home) as workspace:
+        again = [e for e in workspace.store.events() if set(e.members) == members]
+    assert len(again) == 1
+    assert again[0].confidence < event.confidence

@@ -37,7 +37,7 @@ def test_ingest_order_does_not_change_findings(tmp_path: Path) -> None:
             ingest_file(workspace, path)
         add_agreement(workspace, scenario / "agreement.yaml")
         ingest_array(workspace, list(reversed(_array_files(scenario))))
-        outcome = execute_run(workspace)
+        outcome = execute_run(workspace, reference.fusion_config)
     assert outcome.root_hash != reference.outcome.root_hash  # a different log...
     assert outcome.findings_digest == reference.outcome.findings_digest  # ...same findings
     assert outcome.events_digest == reference.outcome.events_digest
@@ -81,3 +81,35 @@ def test_every_family_runs_through_the_demo(family: str, tmp_path: Path) -> None
     assert score["targets"]["escalations"]["met"], score["escalations"]
     if family == "quiet-week":
         assert score["violations"]["found"] == 0, score["false_positives"]
+
+
+def test_a_profile_with_configured_only_reliabilities_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="use_profile=False"):
+        run_demo(
+            tmp_path / "out",
+            tmp_path / "home",
+            reliabilities=tmp_path / "profile.yaml",
+            use_profile=False,
+            console=Console(quiet=True),
+        )
+    assert not (tmp_path / "out").exists() and not (tmp_path / "home").exists()
+
+
+def test_cli_demo_refuses_both_profile_options(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from truceline.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "demo",
+            "--out",
+            str(tmp_path / "out"),
+            "--reliabilities",
+            str(tmp_path / "p.yaml"),
+            "--configured-reliabilities",
+        ],
+    )
+    assert result.exit_code == 2 and "exclude each other" in result.stderr
+    assert not (tmp_path / "out").exists()

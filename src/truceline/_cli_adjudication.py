@@ -11,39 +11,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from truceline._cli_common import HomeOption, JsonOption, console, fail, open_workspace, out
 from truceline.model.errors import TrucelineError
-from truceline.workspace import Workspace, resolve_home
 
 __all__ = ["register"]
-
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
-
-_HomeOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--home",
-        help="Home directory of the log and store [default: $TRUCELINE_HOME or ./.truceline]",
-        show_default=False,
-    ),
-]
-_JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    return typer.Exit(code)
-
-
-def _open(home: Path | None) -> Workspace:
-    try:
-        return Workspace(resolve_home(home))
-    except TrucelineError as exc:
-        raise _fail(str(exc)) from None
 
 
 def review(
@@ -53,8 +27,8 @@ def review(
     ],
     by: Annotated[str, typer.Option(help="Reviewer's name (recorded as given).")],
     note: Annotated[str | None, typer.Option(help="Reasoning, recorded with the ruling.")] = None,
-    home: _HomeOption = None,
-    as_json: _JsonOption = False,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Record a monitor's ruling on a finding in the evidence log.
 
@@ -64,11 +38,11 @@ def review(
     """
     from truceline.review import ReviewError, add_review
 
-    with _open(home) as workspace:
+    with open_workspace(home) as workspace:
         try:
             done = add_review(workspace, finding, status, by, note)
         except ReviewError as exc:
-            raise _fail(str(exc), 2) from None
+            raise fail(str(exc), 2) from None
     record = {**done.body(), "id": done.id, "seq": done.seq}
     if as_json:
         out.print_json(data=record)
@@ -80,11 +54,11 @@ def review(
     )
 
 
-def escalations(home: _HomeOption = None, as_json: _JsonOption = False) -> None:
+def escalations(home: HomeOption = None, as_json: JsonOption = False) -> None:
     """Escalation records: top-level findings, who is alerted, and their evidence."""
     from truceline.agreement.escalation import escalations as logged
 
-    with _open(home) as workspace:
+    with open_workspace(home) as workspace:
         records = logged(workspace.store)
     if as_json:
         sys.stdout.write(
@@ -141,8 +115,8 @@ def verify_run_command(
         list[Path] | None,
         typer.Option(help="Your own copy of an agreement version the run must have used."),
     ] = None,
-    home: _HomeOption = None,
-    as_json: _JsonOption = False,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Re-derive a run's findings from the evidence log and check its published digests.
 
@@ -151,11 +125,11 @@ def verify_run_command(
     """
     from truceline.verify_run import verify_run
 
-    with _open(home) as workspace, console.status("re-deriving the run from the log"):
+    with open_workspace(home) as workspace, console.status("re-deriving the run from the log"):
         try:
             report = verify_run(workspace, run_id, digest=digest, agreements=tuple(agreement or ()))
         except TrucelineError as exc:  # VerifyRunError, AgreementError of a copy
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
     if as_json:
         diff = report.store_diff
         out.print_json(
@@ -184,7 +158,7 @@ def verify_run_command(
         if report.ok:
             out.print("run verified: every finding follows from the log and the agreement")
     if not report.ok:
-        raise _fail(f"run verification failed ({len(report.problems)} problem(s))")
+        raise fail(f"run verification failed ({len(report.problems)} problem(s))")
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from truceline._cli_adjudication import _fail, _HomeOption, _JsonOption, _open, out
+from truceline._cli_common import HomeOption, JsonOption, fail, open_workspace, out
 from truceline.fusion.config import FusionConfig
 from truceline.fusion.from_reviews import NoReviewsError, estimate_from_reviews
 from truceline.fusion.reliability import DEFAULT_PRIOR_STRENGTH
@@ -32,7 +32,7 @@ def estimate(
     out_file: Annotated[
         Path, typer.Option("--out", help="Reliability file (YAML) to write.", show_default=False)
     ],
-    home: _HomeOption = None,
+    home: HomeOption = None,
     prior: Annotated[
         Path | None,
         typer.Option(
@@ -44,7 +44,7 @@ def estimate(
         float,
         typer.Option(min=1e-6, help="How many reviews the prior is worth."),
     ] = DEFAULT_PRIOR_STRENGTH,
-    as_json: _JsonOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Re-estimate reliabilities from the reviews of the current run's findings.
 
@@ -54,11 +54,11 @@ def estimate(
     reliability file for ``truceline run --reliabilities FILE``; the log is not
     changed.
     """
-    with _open(home) as workspace:
+    with open_workspace(home) as workspace:
         store = workspace.store
         runs = store.runs()
         if not runs:
-            raise _fail("no run yet: run `truceline run`, review findings, then estimate")
+            raise fail("no run yet: run `truceline run`, review findings, then estimate")
         run = runs[-1]
         config = FusionConfig.from_dict(dict(run["body"]["config"]["fusion"]))
         try:
@@ -66,7 +66,7 @@ def estimate(
                 config = with_reliability_file(config, prior)
             result = estimate_from_reviews(store, config, prior_strength)
         except (NoReviewsError, TrucelineError) as exc:
-            raise _fail(str(exc), 2) from None
+            raise fail(str(exc), 2) from None
         provenance = {
             "source": "reviews",
             "run_id": result.run_id,
@@ -83,7 +83,7 @@ def estimate(
             out_file, result.config, provenance=provenance, estimates=result.estimates
         )
     except OSError as exc:
-        raise _fail(f"{out_file}: cannot write: {exc.strerror}", 2) from None
+        raise fail(f"{out_file}: cannot write: {exc.strerror}", 2) from None
     if as_json:
         body = {**provenance, "out": str(out_file)}
         body["estimates"] = [e.to_dict() for e in result.estimates]

@@ -11,19 +11,22 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from truceline import _cli_adjudication
+from truceline import _cli_adjudication, _cli_reliability
+from truceline._cli_common import HomeOption, JsonOption, console, fail, open_workspace, out
 from truceline.model.errors import TrucelineError
 from truceline.model.timeutil import parse_utc
 from truceline.satellite.cli import satellite_app
 from truceline.store.base import BBox, Query
 from truceline.workspace import Workspace, resolve_home
+
+if TYPE_CHECKING:
+    from truceline.fusion.config import FusionConfig
 
 __all__ = ["app", "main"]
 
@@ -46,34 +49,14 @@ app.add_typer(store_app, name="store")
 app.add_typer(ground_app, name="ground")
 app.add_typer(satellite_app, name="satellite")
 
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
-
-HomeOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--home",
-        help="Home directory of the log and store [default: $TRUCELINE_HOME or ./.truceline]",
-        show_default=False,
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
-
+_fail = fail
 
 #: Seconds a command waits for the log's lock held by another process (e.g. run --follow).
 LOCK_WAIT_S = 10.0
 
 
 def _open(home: Path | None) -> Workspace:
-    try:
-        return Workspace(resolve_home(home), wait_s=LOCK_WAIT_S)
-    except TrucelineError as exc:
-        raise _fail(str(exc)) from None
+    return open_workspace(home, wait_s=LOCK_WAIT_S)
 
 
 def _progress() -> Progress:
@@ -330,6 +313,14 @@ def run(
     config: Annotated[
         Path | None, typer.Option(help="JSON file of fusion parameters (see FusionConfig).")
     ] = None,
+    reliabilities: Annotated[
+        Path | None,
+        typer.Option(
+            help="Reliability profile (YAML, format truceline-reliability/1) merged into the "
+            "fusion parameters; the run records its file name and SHA-256.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
     follow: Annotated[
         bool,
@@ -367,6 +358,7 @@ def run(
             fusion_config = FusionConfig.from_dict(json.loads(config.read_text())["fusion"])
         except (OSError, ValueError, KeyError) as exc:
             raise _fail(f"{config}: {exc}") from None
+    fusion_config, profile = _with_profile(fusion_config, reliabilities)
     if follow:
         _run_follow(
             home, agreement, fusion_config, poll_interval, once, until_idle, idle_timeout, as_json
@@ -382,8 +374,8 @@ def run(
                 "[yellow]warning:[/] no agreement in the log ('truceline agreement add FILE'): "
                 "events are fused but nothing is judged"
             )
-        outcome = execute_run(workspace, fusion_config)
-    summary = {
+        outcome = execute_run(workspace, fusion_config, reliabilities=profile)
+    summary: dict[str, Any] = {
         "run_id": outcome.run_id,
         "events": len(outcome.events),
         "findings": len(outcome.findings),
@@ -394,11 +386,31 @@ def run(
         "log_size": outcome.log_size,
         "root_hash": outcome.root_hash,
     }
+    if profile is not None:
+        summary["reliabilities"] = profile
     if as_json:
         out.print_json(data=summary)
     else:
         for key, value in summary.items():
             out.print(f"{key:26s} {value}")
+
+
+def _with_profile(
+    config: FusionConfig, path: Path | None
+) -> tuple[FusionConfig, dict[str, str] | None]:
+    """``run --reliabilities``: the profile merged into ``config``, and its record.
+
+    A bad file is a usage error (exit 2) naming the file and field, raised
+    before the workspace is opened, so nothing is written.
+    """
+    from truceline.fusion.reliability_file import with_reliability_profile
+
+    if path is None:
+        return config, None
+    try:
+        return with_reliability_profile(config, path)
+    except TrucelineError as exc:
+        raise _fail(str(exc), 2) from None
 
 
 def _run_follow(
@@ -664,13 +676,38 @@ def demo(
     days: DaysOption = None,
     scenario: ScenarioOption = "default",
     home: HomeOption = None,
+    reliabilities: Annotated[
+        Path | None,
+        typer.Option(
+            help="Reliability profile of the run (default: the packaged reliability-sim-v1).",
+            show_default=False,
+        ),
+    ] = None,
+    configured_only: Annotated[
+        bool,
+        typer.Option(
+            "--configured-reliabilities",
+            help="Run with the configured reliabilities only, no profile (no calibration map).",
+        ),
+    ] = False,
 ) -> None:
     """Simulate, ingest, run and report in one go, then score against the truth."""
     from truceline.demo import run_demo
 
+    if configured_only and reliabilities is not None:
+        raise _fail("--reliabilities and --configured-reliabilities exclude each other", 2)
     home_dir = home if home is not None else out_dir / "home"
     try:
-        result = run_demo(out_dir, home_dir, seed=seed, days=days, family=scenario, console=console)
+        result = run_demo(
+            out_dir,
+            home_dir,
+            seed=seed,
+            days=days,
+            family=scenario,
+            console=console,
+            reliabilities=reliabilities,
+            use_profile=not configured_only,
+        )
     except TrucelineError as exc:
         raise _fail(str(exc)) from None
     out.print(result.summary_table())
@@ -678,6 +715,7 @@ def demo(
 
 # review, escalations and verify-run live in their own module
 _cli_adjudication.register(app)
+_cli_reliability.register(app)
 
 
 def main() -> None:

@@ -8,6 +8,11 @@ Layout of the output directory::
     DIR/home/        the evidence log and store (unless --home is given)
     DIR/report.html, findings.geojson, findings.csv, map.png
     DIR/score.json   findings scored against the truth
+
+The run uses the packaged reliability profile :data:`DEMO_RELIABILITIES`
+(reliabilities and confidence map fitted on other simulated scenarios, see
+``truceline/fusion/data``) unless another file is given; the summary and
+``score.json`` name it with its SHA-256.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from truceline.evaluation.scorecard import score_run
+from truceline.fileio import write_atomic
+from truceline.fusion.config import FusionConfig
+from truceline.fusion.reliability_file import packaged_reliability_file, with_reliability_profile
 from truceline.ingest.array import ingest_array
 from truceline.ingest.pipeline import IngestResult, ingest_file
 from truceline.reporting import write_run_report
@@ -37,7 +45,10 @@ from truceline.simulate.satellite_raster import OPTICAL_BANDS, STACK_DIR
 from truceline.simulate.scenario import DEFAULT_START
 from truceline.workspace import Workspace
 
-__all__ = ["DemoResult", "detect_changes", "run_demo"]
+__all__ = ["DEMO_RELIABILITIES", "DemoResult", "detect_changes", "run_demo"]
+
+#: The packaged reliability profile the demo's run uses by default.
+DEMO_RELIABILITIES = "reliability-sim-v1"
 
 #: Scenario sub-directories holding field data, in ingest order. The ground
 #: channel comes as the edge sensors' detections CSV with their station CSV, and
@@ -58,7 +69,11 @@ CLOUD_MASK_SUFFIX = "_CLOUDMASK.tif"
 
 @dataclass
 class DemoResult:
-    """What the demo did and how well it scored."""
+    """What the demo did and how well it scored.
+
+    ``reliabilities`` is the record of the reliability profile the run used
+    (file name and SHA-256), ``fusion_config`` the configuration it ran with.
+    """
 
     out_dir: Path
     home: Path
@@ -69,6 +84,8 @@ class DemoResult:
     timings_s: dict[str, float] = field(default_factory=dict)
     array_detections: int = 0
     satellite_changes: dict[str, int] = field(default_factory=dict)
+    reliabilities: dict[str, str] = field(default_factory=dict)
+    fusion_config: FusionConfig = field(default_factory=FusionConfig)
 
     def summary_table(self) -> Table:
         """A table for the terminal."""
@@ -120,6 +137,11 @@ class DemoResult:
             f"{attribution['correct']} / {attribution['attributed']} "
             f"({attribution['undetermined']})",
         )
+        if self.reliabilities:
+            table.add_row(
+                "reliability profile",
+                f"{self.reliabilities['file']} (sha256 {self.reliabilities['sha256'][:16]}…)",
+            )
         table.add_row("findings digest", self.outcome.findings_digest)
         table.add_row("log root", f"{self.outcome.log_size} entries, {self.outcome.root_hash}")
         table.add_row("report", str(self.out_dir / "report.html"))
@@ -248,15 +270,32 @@ def run_demo(
     days: int | None = None,
     family: str = DEFAULT_FAMILY,
     console: Console | None = None,
+    reliabilities: Path | None = None,
+    use_profile: bool = True,
 ) -> DemoResult:
     """Run the whole pipeline on a simulated scenario and score it.
 
     ``family`` names the scenario family
     (:data:`truceline.simulate.families.FAMILIES`); ``days`` defaults to the
-    family's own length. The score (:func:`truceline.evaluation.score_run`)
-    is written to ``out_dir/score.json``.
+    family's own length. ``reliabilities`` is the reliability profile of the
+    run (default: the packaged :data:`DEMO_RELIABILITIES`); with
+    ``use_profile=False`` the run uses the configured reliabilities only (what a
+    calibration study fitting a new profile needs). The score
+    (:func:`truceline.evaluation.score_run`) is written to ``out_dir/score.json``.
+
+    Raises
+    ------
+    truceline.model.RecordError
+        If the reliability profile is not valid (before anything is written).
     """
     days = get_family(family).days if days is None else days
+    if use_profile:
+        profile_path = reliabilities or packaged_reliability_file(DEMO_RELIABILITIES)
+        fusion_config, profile = with_reliability_profile(FusionConfig(), profile_path)
+    elif reliabilities is not None:
+        raise ValueError("reliabilities given with use_profile=False")
+    else:
+        fusion_config, profile = FusionConfig(), {}
     console = console or Console(stderr=True)
     timings: dict[str, float] = {}
     scenario = out_dir / "scenario"
@@ -301,7 +340,7 @@ def run_demo(
 
             task = progress.add_task("run", total=1)
             start = time.perf_counter()
-            outcome = execute_run(workspace)
+            outcome = execute_run(workspace, fusion_config, reliabilities=profile or None)
             progress.advance(task)
             timings["run"] = time.perf_counter() - start
 
@@ -328,9 +367,10 @@ def run_demo(
         "events_digest": outcome.events_digest,
         "log_size": outcome.log_size,
         "root_hash": outcome.root_hash,
+        "reliabilities": profile,
     }
-    (out_dir / "score.json").write_text(
-        json.dumps(score, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    write_atomic(
+        out_dir / "score.json", (json.dumps(score, indent=2, sort_keys=True) + "\n").encode()
     )
     return DemoResult(
         out_dir,
@@ -342,4 +382,6 @@ def run_demo(
         timings,
         array_detections=beams.detections if beams is not None else 0,
         satellite_changes={stack: run.n_changes for stack, run in changes.items()},
+        reliabilities=profile,
+        fusion_config=fusion_config,
     )

@@ -180,6 +180,8 @@ class LiveEngine:
         self._lineages = Lineages()
         self._top: Mapping[str, str] = {}
         self._top_key: tuple[str, ...] | None = None
+        #: ids of the current findings at their agreement's top level (``None``: to recount)
+        self._escalated: set[str] | None = None
 
     # -- results ----------------------------------------------------------------------------
     @property
@@ -195,6 +197,13 @@ class LiveEngine:
             self._singles[fid] if fid in self._singles else patterns[fid][0]
             for fid in self._finding_days.ids()
         ]
+
+    def _current(self) -> dict[str, Finding]:
+        """Current findings by id (in no particular order)."""
+        return {
+            **self._singles,
+            **{pid: entry[0] for pid, entry in self._patterns.findings.items()},
+        }
 
     @property
     def unassociated(self) -> list[str]:
@@ -542,6 +551,7 @@ class LiveEngine:
             added = [(fid, f) for fid, f in current.items() if fid not in previous]
         update.findings_removed = [fid for fid, _ in removed]
         update.findings_added = [f for _, f in added]
+        self._track_escalated(removed, added)
         update.versions = self._lineages.update(removed, added)
         update.events_removed, update.events_added = _net(
             update.events_removed, update.events_added
@@ -557,22 +567,44 @@ class LiveEngine:
             self._record(workspace, update, started)
         return update
 
+    def _track_escalated(
+        self, removed: Sequence[tuple[str, Finding]], added: Sequence[tuple[str, Finding]]
+    ) -> None:
+        """Keep the ids of top-level findings up to date (recounted when agreements change)."""
+        key = tuple(sorted(a.version_id for a in self._agreements))
+        if self._escalated is None or key != self._top_key:
+            self._escalated = None  # recounted with the new top levels when recording
+            return
+        top = self._top
+        for fid, _ in removed:
+            self._escalated.discard(fid)
+        for fid, finding in added:
+            if top.get(finding.agreement_id) == finding.escalation_level:
+                self._escalated.add(fid)
+
     def _record(self, workspace: Workspace, update: Update, started: bool) -> None:
         if workspace.log.size != self.log_size:
             raise RuntimeError("the evidence log grew while the live engine was not reading it")
-        findings = self.findings
+        top = self._top_levels(workspace)
+        if self._escalated is None:
+            self._escalated = {
+                fid
+                for fid, finding in self._current().items()
+                if top.get(finding.agreement_id) == finding.escalation_level
+            }
         record = LiveRecord(
             config=self.config,
             agreement_ids=sorted(a.version_id for a in self._agreements),
             previous_run=self.last_run,
             events=len(self._annotated),
-            findings=len(findings),
+            findings=len(self._singles) + len(self._patterns.findings),
             unassociated=self._unassociated_count(),
             events_digest=self.events_digest,
             findings_digest=self.findings_digest,
             observations=update.observations,
             versions=update.versions,
-            top_levels=self._top_levels(workspace),
+            top_levels=top,
+            escalated=sorted(self._escalated),
         )
         changes = (
             None
@@ -586,7 +618,7 @@ class LiveEngine:
         )
         events = self.events if started else ()
         run_id, size, update.escalations = record_update(
-            workspace, record, findings, changes, events
+            workspace, record, lambda: self.findings, changes, events
         )
         self.log_size = update.log_size = size
         update.run_id = self.last_run = run_id
@@ -596,6 +628,7 @@ class LiveEngine:
         if self._top_key != key:
             self._top = top_levels(workspace.store, self.log_size)
             self._top_key = key
+            self._escalated = None
         return self._top
 
     def _unassociated_count(self) -> int:

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,6 +126,8 @@ class LiveRecord:
     top_levels
         The highest escalation level of each agreement version, by version id
         (:func:`truceline.runs.top_levels`).
+    escalated
+        Ids of the current findings at their agreement version's top level, sorted.
     """
 
     config: FusionConfig
@@ -139,12 +141,13 @@ class LiveRecord:
     observations: int
     versions: Sequence[FindingVersion]
     top_levels: Mapping[str, str]
+    escalated: Sequence[str]
 
 
 def record_update(
     workspace: Workspace,
     record: LiveRecord,
-    findings: Sequence[Finding],
+    findings: Callable[[], Sequence[Finding]],
     changes: tuple[Sequence[str], Sequence[Event], Sequence[str], Sequence[Finding]] | None,
     all_events: Sequence[Event] = (),
 ) -> tuple[str, int, list[str]]:
@@ -157,7 +160,9 @@ def record_update(
     record
         The run's content.
     findings
-        Every current finding, in run order.
+        Gives every current finding, in run order (called only when a finding
+        reaches the top level or the store's results are replaced: a live
+        update does not walk every finding).
     changes
         ``(events removed, events added, findings removed, findings added)``
         to apply to the store; ``None`` replaces the store's results by
@@ -183,7 +188,7 @@ def record_update(
     }
     run_id, run_entry = make_entry("run", run_body)
     top = record.top_levels
-    escalated = sorted(f.id for f in findings if top.get(f.agreement_id) == f.escalation_level)
+    escalated = list(record.escalated)
     result_body = {
         "run_id": run_id,
         "events": record.events,
@@ -200,9 +205,10 @@ def record_update(
     fresh_top = changes is None or any(
         top.get(f.agreement_id) == f.escalation_level for f in changes[3]
     )
+    everything = findings() if fresh_top or changes is None else ()
     alerts = (
         escalation_entries(
-            store, log, findings, run_id=run_id, log_size=log_size, root_hash=root_hash
+            store, log, everything, run_id=run_id, log_size=log_size, root_hash=root_hash
         )
         if fresh_top
         else []
@@ -214,7 +220,7 @@ def record_update(
         other_entries=[(head.first_index + i, entry) for i, entry in enumerate(batch)],
     )
     if changes is None:
-        store.replace_results(run_id, all_events, findings)
+        store.replace_results(run_id, all_events, everything)
     else:
         events_removed, events_added, findings_removed, findings_added = changes
         store.update_results(run_id, events_removed, events_added, findings_removed, findings_added)

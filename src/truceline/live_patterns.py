@@ -27,7 +27,7 @@ import numpy.typing as npt
 import shapely
 
 from truceline.agreement import Agreement
-from truceline.agreement.patterns import PATTERN_KEY, _counts, judge_patterns
+from truceline.agreement.patterns import PATTERN_KEY, counts_toward, judge_patterns
 from truceline.agreement.schema import Pattern
 from truceline.model.event import Event
 from truceline.model.finding import Finding
@@ -93,7 +93,7 @@ class LivePatterns:
 
     def _counted(self, finding: Finding) -> Iterable[tuple[int, _Scope]]:
         for index, scope in enumerate(self._scopes):
-            if finding.agreement_id == scope.agreement.version_id and _counts(
+            if finding.agreement_id == scope.agreement.version_id and counts_toward(
                 scope.pattern, finding
             ):
                 yield index, scope
@@ -144,7 +144,7 @@ class LivePatterns:
                 if s_index == index and s_key == key and (members & (cluster | removed_ids)):
                     gone.append((pid, finding))
                     del self.findings[pid]
-            fresh = self._judge(scope, [singles[fid] for fid in sorted(cluster)], events)
+            fresh = self._judge(scope, sorted(cluster), singles, events)
             for pid, finding in fresh:
                 if self._batch_key(scope, finding) != key:
                     continue
@@ -178,12 +178,17 @@ class LivePatterns:
         return cluster
 
     def _judge(
-        self, scope: _Scope, findings: Sequence[Finding], events: Mapping[str, Event]
+        self,
+        scope: _Scope,
+        ids: Sequence[str],
+        singles: Mapping[str, Finding],
+        events: Mapping[str, Event],
     ) -> list[tuple[str, Finding]]:
-        if not findings:
+        """Pattern findings of one cluster (finding ids known: nothing is hashed twice)."""
+        if not ids:
             return []
-        judged = [events[f.event_id] for f in findings if f.event_id in events]
-        out = judge_patterns(findings, [scope.agreement], judged)
+        findings = [singles[fid] for fid in ids]
+        out = judge_patterns(findings, [scope.agreement], events, ids=ids)
         return [(f.id, f) for f in out if f.rule_id == scope.pattern.id]
 
     def reset(
@@ -202,8 +207,9 @@ class LivePatterns:
         for scope in self._scopes:
             for batch in scope.batches.values():
                 batch.items.sort()
-        judged = [events[f.event_id] for _, f in ordered if f.event_id in events]
-        out = judge_patterns([f for _, f in ordered], self.agreements, judged)
+        out = judge_patterns(
+            [f for _, f in ordered], self.agreements, events, ids=[fid for fid, _ in ordered]
+        )
         for finding in out:
             index = next(
                 i

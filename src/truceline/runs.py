@@ -225,8 +225,20 @@ def derive(
     )
 
 
-def execute_run(workspace: Workspace, config: FusionConfig | None = None) -> RunOutcome:
-    """Run fusion and adjudication on the whole log and record the run."""
+def execute_run(
+    workspace: Workspace,
+    config: FusionConfig | None = None,
+    *,
+    reliabilities: Mapping[str, str] | None = None,
+) -> RunOutcome:
+    """Run fusion and adjudication on the whole log and record the run.
+
+    ``reliabilities`` is the record of the reliability profile merged into
+    ``config`` (:func:`truceline.fusion.reliability_file.with_reliability_profile`:
+    its file name and SHA-256); it is kept in the run's log entry as
+    ``"reliabilities"``. The merged tables themselves are part of the recorded
+    configuration, which is what a re-derivation uses.
+    """
     config = config or FusionConfig()
     log = workspace.log
     log_size, root_hash = log.size, log.root_hash
@@ -240,6 +252,8 @@ def execute_run(workspace: Workspace, config: FusionConfig | None = None) -> Run
         "log_size": log_size,
         "root_hash": root_hash,
     }
+    if reliabilities is not None:
+        run_body["reliabilities"] = dict(reliabilities)
     run_id, run_entry = make_entry("run", run_body)
     result_body = {
         "run_id": run_id,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from shapely.geometry import LineString
 
-from truceline.agreement import adjudicate, agreement_from_dict, demo_agreement_dict
+from truceline.agreement import Agreement, adjudicate, agreement_from_dict, demo_agreement_dict
 from truceline.fusion.attribute import UNDETERMINED, annotate_roles, attribute_findings
 from truceline.model import Event, LocalFrame
 
@@ -15,6 +15,7 @@ T0 = datetime(2026, 11, 5, 10, tzinfo=UTC)
 # A straight north-south contact line at 38 E: west on the left walking north.
 AGREEMENT = agreement_from_dict(demo_agreement_dict(LineString([(38.0, 47.0), (38.0, 49.5)])))
 FRAME = LocalFrame(38.0, 48.2)
+FIT_BASIS = "launches its trajectory fits, weighted by their likelihood"
 
 
 def _event(
@@ -47,7 +48,25 @@ def test_impact_is_attributed_to_the_side_of_its_paired_launch() -> None:
     assert judged["launch"]["party"] == "west"
     assert judged["impact"]["party"] == "west"  # who fired, not where it landed
     assert judged["impact"]["landed_on"] == "east"
-    assert judged["impact"]["basis"] == "launch of the paired trajectory"
+    assert judged["impact"]["basis"] == FIT_BASIS
+
+
+def test_impact_fitting_launches_on_both_sides_is_undetermined() -> None:
+    # guns 4 km either side of the line fire 40 s before an impact about 6.1 and
+    # 6.7 km away: range and time of flight fit both, so no side can be named
+    west = _event("launch", -4_000.0)
+    east = dataclasses.replace(_event("launch", 4_000.0), members=("obs-east-gun",))
+    lon, lat = FRAME.point_to_geo(500.0, 5_000.0)
+    impact = dataclasses.replace(_event("impact", 0.0, dt_s=40.0), lon=lon, lat=lat)
+    judged = _judge([west, east, impact])
+    record = judged["impact"]
+    assert record["party"] == UNDETERMINED
+    assert record["basis"] == FIT_BASIS
+    probabilities = record["probabilities"]
+    assert isinstance(probabilities, dict)
+    assert 0.2 < probabilities["west"] < 0.8 and 0.2 < probabilities["east"] < 0.8
+    assert record["landed_on"] == "east"  # recorded, never used to attribute
+    assert len(record["launch_candidates"]) == 2  # type: ignore[arg-type]
 
 
 def test_impact_alone_is_never_attributed() -> None:
@@ -69,3 +88,60 @@ def test_equipment_on_the_line_is_flagged_as_unassignable() -> None:
     unassigned = parties[ids["obs-x"]]
     assert unassigned["party"] == UNDETERMINED
     assert "straddles" in str(unassigned["flag"])
+
+
+# Version 2 moves the contact line 0.1° (about 7.4 km) east from T0 + 1 h on: a point
+# 3 km east of 38 E is on the east side under version 1, on the west side under version 2.
+V2_FROM = T0 + timedelta(hours=1)
+V2 = agreement_from_dict(
+    demo_agreement_dict(LineString([(38.1, 47.0), (38.1, 49.5)]), effective_from=V2_FROM, version=2)
+)
+
+
+def _attributions(events: list[Event], agreements: list[Agreement]) -> list[dict[str, object]]:
+    annotated = annotate_roles(events, agreements)
+    findings = attribute_findings(annotated, adjudicate(annotated, agreements), agreements)
+    return [dict(f.attributes["attribution"]) | {"kind": f.kind} for f in findings]
+
+
+def test_sides_use_the_agreement_version_in_force_at_each_event() -> None:
+    before = _event("launch", 3_000.0)  # fired while version 1 was in force
+    after = dataclasses.replace(
+        _event("launch", 3_000.0, dt_s=2 * 3600.0), members=("obs-late",)
+    )  # the same point once version 2 redrew the line
+    for agreements in ([AGREEMENT, V2], [V2, AGREEMENT]):  # the order given does not matter
+        early, late = (_attributions([event], agreements)[0] for event in (before, after))
+        assert (early["party"], early["agreement_version"]) == ("east", AGREEMENT.version_id)
+        assert (late["party"], late["agreement_version"]) == ("west", V2.version_id)
+
+
+def test_impact_takes_the_side_its_launch_had_when_it_fired() -> None:
+    # launched 20 s before version 2 came into force, landed 40 s later under version 2
+    launch = _event("launch", 3_000.0, dt_s=3600.0 - 20.0)
+    impact = _event("impact", 12_000.0, dt_s=3600.0 + 20.0)
+    judged = {a["kind"]: a for a in _attributions([launch, impact], [AGREEMENT, V2])}
+    assert judged["impact"]["basis"] == FIT_BASIS
+    assert (judged["impact"]["party"], judged["impact"]["agreement_versions"]) == (
+        "east",
+        [AGREEMENT.version_id],
+    )
+
+
+def test_equipment_side_uses_the_version_that_judged_it() -> None:
+    early = _event("equipment", 3_000.0, sigma_m=40.0, weapon_class="tank")
+    late = dataclasses.replace(
+        _event("equipment", 3_000.0, sigma_m=40.0, dt_s=2 * 3600.0, weapon_class="tank"),
+        members=("obs-late",),
+    )
+    first, second = (_attributions([e], [AGREEMENT, V2])[0] for e in (early, late))
+    assert first["party"] == "east"
+    assert second["party"] == "west"
+    assert second["agreement_version"] == V2.version_id
+
+
+def test_a_launch_before_any_version_is_in_force_gets_no_side() -> None:
+    launch = _event("launch", -4_000.0, dt_s=-10 * 86_400.0)  # before the ceasefire began
+    annotated = annotate_roles([launch], [AGREEMENT, V2])
+    role = annotated[0].attributes["role"]
+    assert role["role"] == "launch"
+    assert role["origin"] is None

@@ -113,7 +113,7 @@ def test_rounds_of_one_episode_merge_into_one_event() -> None:
         config=FusionConfig(episode_distance_m=0.0, salvo_window_s=0.0),
     )
     assert len(separate.events) >= 4  # the rounds are resolved individually...
-    result = fuse([(o.id, o) for o in observations])  # default episode gate: 1.5 km, 15 min
+    result = fuse([(o.id, o) for o in observations])  # default episode gate: 1.5 km, 10 min
     assert len(result.events) == 1  # ...and merged into one episode
     event = result.events[0]
     assert event.attributes["n_observations"] == len(observations) - len(result.unassociated)

@@ -412,7 +412,7 @@ def test_demo_scenario_live_equals_batch_under_shuffled_arrival(tmp_path: Path) 
         versions = [agreement_from_body(b) for b in workspace.store.agreements()]
     rng = random.Random(11)
     rng.shuffle(observations)
-    engine = LiveEngine(config=FusionConfig(), sensors=sensors, agreements=versions)
+    engine = LiveEngine(config=demo.fusion_config, sensors=sensors, agreements=versions)
     position = 0
     while position < len(observations):
         size = rng.choice([1, 1, 2, 10, 60])

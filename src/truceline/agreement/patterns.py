@@ -24,6 +24,14 @@ that version judged (an amendment starts new episodes). A pattern finding
 lists its member findings and events, has the pattern's severity, the level
 the escalation policy gives it (``when.rules`` names pattern ids like rule ids)
 and a deterministic id: the same findings give the same pattern finding.
+
+Its place is the mean of its members' positions and their spread, computed in
+an azimuthal-equidistant frame centred on the whole degree nearest the
+members' middle (:data:`PLACE_FRAME_STEP_DEG`): a frame per exact middle would
+be a new map projection (about 10 ms to build) almost every time a pattern is
+judged again in live mode, and within the fraction of a degree that separates
+members from the frame's centre the projection's distortion is far below the
+members' location uncertainty.
 """
 
 from __future__ import annotations
@@ -51,7 +59,9 @@ from truceline.model.timeutil import format_utc, from_epoch, to_epoch
 
 __all__ = [
     "PATTERN_KEY",
+    "PLACE_FRAME_STEP_DEG",
     "at_least_probability",
+    "counts_toward",
     "is_pattern_finding",
     "judge_patterns",
     "with_patterns",
@@ -61,6 +71,9 @@ __all__ = [
 PATTERN_KEY: Final = "pattern"
 
 UNDETERMINED: Final = "undetermined"
+
+#: Pattern places are computed in frames centred on a grid of this step (degrees).
+PLACE_FRAME_STEP_DEG: Final = 1.0
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -106,20 +119,32 @@ class _Item:
 
 
 class _Sources:
-    """Independent sources of events by id, hashed only once a pattern needs them."""
+    """Independent sources of events by id, hashed only once a pattern needs them.
 
-    def __init__(self, events: Sequence[Event]) -> None:
-        self._events = events
+    Events given by id (a mapping) are not hashed at all.
+    """
+
+    def __init__(self, events: Sequence[Event] | Mapping[str, Event]) -> None:
+        self._given: Mapping[str, Event] | None = events if isinstance(events, Mapping) else None
+        self._events: Sequence[Event] = () if isinstance(events, Mapping) else events
         self._by_id: dict[str, int] | None = None
 
     def get(self, event_id: str) -> int:
         """The event's independent sources (1 when the event is not known)."""
+        if self._given is not None:
+            event = self._given.get(event_id)
+            return 1 if event is None else event.independent_sources
         if self._by_id is None:
             self._by_id = {event.id: event.independent_sources for event in self._events}
         return self._by_id.get(event_id, 1)
 
 
-def _counts(pattern: Pattern, finding: Finding) -> bool:
+def counts_toward(pattern: Pattern, finding: Finding) -> bool:
+    """Whether ``finding`` is of the kind ``pattern`` counts (before its limits).
+
+    Its activity, rule, weapon class and confidence qualify, and for
+    repeated withdrawals it binds a party.
+    """
     if finding.kind not in pattern.activities or finding.confidence < pattern.min_confidence:
         return False
     if pattern.rules is not None and finding.rule_id not in pattern.rules:
@@ -130,13 +155,14 @@ def _counts(pattern: Pattern, finding: Finding) -> bool:
     return pattern.kind != "repeated_withdrawal" or finding.party is not None
 
 
-def _items(findings: Iterable[Finding]) -> list[_Item]:
-    by_event: dict[str, list[Finding]] = {}
-    for finding in findings:
-        by_event.setdefault(finding.event_id, []).append(finding)
+def _items(findings: Iterable[tuple[str, Finding]]) -> list[_Item]:
+    by_event: dict[str, list[tuple[str, Finding]]] = {}
+    for ident, finding in findings:
+        by_event.setdefault(finding.event_id, []).append((ident, finding))
     items = []
-    for event_id, group in by_event.items():
-        unique = {f.id: f for f in group}  # a finding given twice counts once
+    for event_id, pairs in by_event.items():
+        unique = dict(pairs)  # a finding given twice counts once
+        group = [f for _, f in pairs]
         keyed = sorted((f.rule_id, ident) for ident, f in unique.items())
         items.append(
             _Item(
@@ -209,7 +235,7 @@ def _place(
     """Mean position and spread (lon, lat, cov_ee, cov_en, cov_nn; m²) of the members."""
     lons = np.array([i.first.lon for i in items])
     lats = np.array([i.first.lat for i in items])
-    frame = LocalFrame.around(lons, lats)
+    frame = _place_frame(lons, lats)
     x, y = frame.to_local(lons, lats)
     lon, lat = frame.point_to_geo(float(x.mean()), float(y.mean()))
     spread = np.cov(np.vstack([x, y]), ddof=0)
@@ -223,6 +249,14 @@ def _place(
         round(float(spread[0, 1]) + mean_en, 3),
         round(float(spread[1, 1]) + mean_nn, 3),
     )
+
+
+def _place_frame(lons: FloatArray, lats: FloatArray) -> LocalFrame:
+    """The frame centred on the grid node nearest the middle of the points' bounding box."""
+    step = PLACE_FRAME_STEP_DEG
+    lon0 = round(round(float(lons.min() + lons.max()) / 2.0 / step) * step, 6)
+    lat0 = round(round(float(lats.min() + lats.max()) / 2.0 / step) * step, 6)
+    return LocalFrame(max(-180.0, min(180.0, lon0)), max(-90.0, min(90.0, lat0)))
 
 
 def _attribution(findings: Sequence[Finding]) -> dict[str, Any]:
@@ -346,7 +380,7 @@ def _finding(
         escalation_level=policy_level(
             agreement, pattern.id, pattern.severity, confidence, n_sources
         ),
-        evidence=tuple(sorted({e for f in members for e in f.evidence})),
+        evidence=tuple(sorted(set().union(*(f.evidence for f in members)))),
         explanation=_explain(agreement, pattern, len(items), start, end, sector, party, confidence),
         attributes={
             "agreement": agreement.id,
@@ -357,13 +391,17 @@ def _finding(
 
 
 def _judge(
-    agreement: Agreement, pattern: Pattern, findings: Sequence[Finding], sources: _Sources
+    agreement: Agreement,
+    pattern: Pattern,
+    findings: Sequence[tuple[str | None, Finding]],
+    sources: _Sources,
 ) -> list[Finding]:
-    eligible = [f for f in findings if _counts(pattern, f)]
+    # ids are hashed (when not given) only for the findings the pattern counts
+    eligible = [(f.id if i is None else i, f) for i, f in findings if counts_toward(pattern, f)]
     if pattern.kind == "repeated_withdrawal":
-        groups: dict[str, list[Finding]] = {}
-        for finding in eligible:
-            groups.setdefault(str(finding.party), []).append(finding)
+        groups: dict[str, list[tuple[str, Finding]]] = {}
+        for pair in eligible:
+            groups.setdefault(str(pair[1].party), []).append(pair)
         batches = [groups[party] for party in sorted(groups)]
     else:
         batches = [eligible]
@@ -398,7 +436,11 @@ def _order(finding: Finding) -> tuple[Any, ...]:
 
 
 def judge_patterns(
-    findings: Sequence[Finding], agreements: Sequence[Agreement], events: Sequence[Event] = ()
+    findings: Sequence[Finding],
+    agreements: Sequence[Agreement],
+    events: Sequence[Event] | Mapping[str, Event] = (),
+    *,
+    ids: Sequence[str] | None = None,
 ) -> list[Finding]:
     """Pattern findings of the agreements' ``patterns`` over the given findings.
 
@@ -412,7 +454,11 @@ def judge_patterns(
     events
         The events judged, for their number of independent sources (a pattern's
         ``sources`` for the escalation policy is the most any member event has;
-        without events each member counts as one source).
+        without events each member counts as one source); or these events by id.
+    ids
+        The findings' ids, in the same order, when the caller knows them (a
+        finding's id is the hash of its whole record: a live engine judging a
+        pattern of thousands of evidence ids again should not hash them again).
 
     Returns
     -------
@@ -420,10 +466,13 @@ def judge_patterns(
         Pattern findings, in the order of :func:`adjudicate`'s output.
     """
     sources = _Sources(events)
-    by_version: dict[str, list[Finding]] = {}
-    for finding in findings:
+    if ids is not None and len(ids) != len(findings):
+        raise ValueError(f"{len(ids)} finding ids given for {len(findings)} findings")
+    by_version: dict[str, list[tuple[str | None, Finding]]] = {}
+    for k, finding in enumerate(findings):
         if not is_pattern_finding(finding):
-            by_version.setdefault(finding.agreement_id, []).append(finding)
+            ident = None if ids is None else ids[k]
+            by_version.setdefault(finding.agreement_id, []).append((ident, finding))
     out: list[Finding] = []
     for agreement in sorted(agreements, key=lambda a: a.version_id):
         judged = by_version.get(agreement.version_id, [])

@@ -121,7 +121,16 @@ def simulate_sample(
 
     out = work_dir / f"seed-{seed}" if family is None else work_dir / f"{family}-{seed}"
     options: dict[str, Any] = {} if family is None else {"family": family}
-    run_demo(out, out / "home", seed=seed, days=days, console=Console(quiet=True), **options)
+    # configured reliabilities only: the packaged profile is what such samples fit
+    run_demo(
+        out,
+        out / "home",
+        seed=seed,
+        days=days,
+        console=Console(quiet=True),
+        use_profile=False,
+        **options,
+    )
     return load_sample(seed, out / "home", out / "scenario" / "truth.json")
 
 

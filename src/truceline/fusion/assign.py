@@ -15,8 +15,10 @@ Its score is the log-likelihood ratio::
 
 ``f_space``
     Bivariate normal density (per m²) of the offset between ``o`` and ``e``
-    under the sum of their covariances plus ``association_margin_m`` squared
-    (a hot spot is where the fire is, not where the shell landed) — or, for a
+    under the sum of their covariances plus, against an episode, the square of
+    :func:`episode_margin_m` (``association_margin_m``: a hot spot is where
+    the fire is, not where the shell landed; and :data:`IMPACT_SCATTER_M`: the
+    craters and fires of a salvo lie around its located rounds) — or, for a
     track of sightings, plus ``equipment_motion_sigma_m`` squared for equipment
     and 25 m for craters. A footprint (a change polygon, a camera frame) is a
     uniform density over its box, approximated by a normal of the same
@@ -33,11 +35,13 @@ Its score is the log-likelihood ratio::
       delay ``d = t_o - t_e`` follows an exponential of scale
       ``thermal_delay_scale_s`` truncated at ``thermal_delay_max_s``; ``d`` may
       be negative by up to ``corroboration_lead_s`` (timing errors);
-    * **craters seen over an interval** (a SAR or optical change between two
-      images, e.g. 12 days): the event must lie inside the interval (with the
-      lead tolerance at both ends); inside, time is uninformative;
-    * **craters seen at an instant** (a drone pass): a crater persists, so the
-      event may lie up to ``crater_persistence_s`` before the sighting;
+    * **ground marks seen over an interval** (a crater or an uncalled surface
+      change between two SAR or optical images, e.g. 12 days): the event must
+      lie inside the interval (with the lead tolerance at both ends); inside,
+      time is uninformative;
+    * **ground marks seen at an instant** (a drone pass): a crater persists
+      until it is seen, so the event may lie up to ``crater_persistence_s``
+      before the sighting;
     * **tracks of the same family** (hot spots of one fire over several
       overpasses, sightings of one parked weapon): the gap since the track's
       last sighting must be within the family's window (none for equipment,
@@ -45,7 +49,12 @@ Its score is the log-likelihood ratio::
 ``c``
     Kind compatibility: how much more often an event of that family produces
     the observation than a generic event does (a crater is expected from an
-    impact, rarely at a launch position, almost never from gunfire).
+    impact, rarely at a launch position, almost never from gunfire; a surface
+    change that change detection could not call a crater — a field of shell
+    marks in one blob — a tenth as often as a crater: where shells fell the
+    detector mostly calls craters, and ploughing, building and vehicle
+    tracks make uncalled changes everywhere, so a poorly located shelling
+    must not collect every changed field around it).
 ``lambda``
     ``clutter_density_per_km2`` converted to per m²: the density of unrelated
     sources, i.e. the "new event / clutter" alternative.
@@ -60,7 +69,9 @@ Observations arrive in **scans**: one look of one source group (one satellite
 overpass, one change map, one drone pass; :attr:`Item.scan`). A scan reports an
 object at most once — two hot spots of one overpass are two fires, two
 sightings of one drone pass are two vehicles — except that an explosive
-episode of ``n`` rounds may show ``n`` craters or hot spots. All observations
+episode of ``n`` rounds may show ``n`` craters or hot spots (``n`` counted
+as the most detections one sensor made of the episode when that exceeds its
+located rounds: :func:`truceline.fusion.engine.rounds_heard`). All observations
 of a scan are therefore assigned **jointly**: rows are the scan's observations,
 columns are ``capacity`` copies of every candidate event or track plus one
 "new event / clutter" column per row (cost 0), the cost of a pair is
@@ -98,15 +109,21 @@ __all__ = [
     "EXPLOSIVE_FAMILIES",
     "FIRE_BLOB_CHI2",
     "FIRE_EFFECT",
+    "GROUND_MARKS",
+    "IMPACT_SCATTER_M",
     "INSTANT_FAMILIES",
     "INSTANT_WINDOW_S",
     "KIND_COMPATIBILITY",
+    "SURFACE_CHANGE",
     "Target",
     "assign_rows",
     "clutter_log_density",
     "delay_log_ratio",
     "delay_support",
+    "episode_attach_llr",
+    "episode_margin_m",
     "family_of",
+    "is_diffuse",
     "pair_llr",
     "track_window_s",
 ]
@@ -122,8 +139,13 @@ EXPLOSIVE_FAMILIES: Final[Mapping[str, str]] = {
 FIRE_EFFECT: Final = "fire_effect"
 #: Family of crater observations.
 CRATER: Final = "crater"
+#: Family of ground changes an image change detector could not call craters or
+#: earthworks (several craters in one blob, a field of shell marks, ploughing).
+SURFACE_CHANGE: Final = "surface_change"
+#: Marks left on the ground, seen after the fact (a crater, a change between images).
+GROUND_MARKS: Final = frozenset({CRATER, SURFACE_CHANGE})
 #: Families that may corroborate an explosive event.
-CORROBORATING_FAMILIES: Final = frozenset({FIRE_EFFECT, CRATER})
+CORROBORATING_FAMILIES: Final = frozenset({FIRE_EFFECT, *GROUND_MARKS})
 _FAMILY_OF_KIND: Final[Mapping[str, str]] = {
     **EXPLOSIVE_FAMILIES,
     "thermal_anomaly": FIRE_EFFECT,
@@ -140,6 +162,9 @@ KIND_COMPATIBILITY: Final[Mapping[tuple[str, str], float]] = {
     (CRATER, "impact"): 1.0,
     (CRATER, "launch"): 0.2,
     (CRATER, "gunfire"): 0.05,
+    (SURFACE_CHANGE, "impact"): 0.1,
+    (SURFACE_CHANGE, "launch"): 0.02,
+    (SURFACE_CHANGE, "gunfire"): 0.005,
 }
 
 #: Squared Mahalanobis gate between hot-spot pixels of one fire in one overpass. A
@@ -152,8 +177,15 @@ INSTANT_FAMILIES: Final = frozenset({"other", "flight"})
 #: Two reports of one instantaneous event are at most this far apart in time, seconds.
 INSTANT_WINDOW_S: Final = 60.0
 
+#: Sigmas of a 99 % gate in two dimensions.
+_K: Final = math.sqrt(CHI2_2DOF_99)
 #: Cost of a forbidden pair (finite so the solver always has a solution).
 _FORBIDDEN: Final = 1e9
+#: Standard deviation of a shelling's impacts around its located rounds, metres: the
+#: dispersion of a salvo at range (artillery 100–200 m, rockets 300–500 m). Rounds
+#: fired seconds apart are often located as one source, so the craters and fires of
+#: an episode lie around its located rounds by about this much.
+IMPACT_SCATTER_M: Final = 250.0
 #: Extra standard deviation of a crater track (two looks at one crater), metres.
 CRATER_TRACK_SIGMA_M: Final = 25.0
 
@@ -190,6 +222,65 @@ def track_extra_cov(family: str, config: FusionConfig) -> Cov:
     return (0.0, 0.0, 0.0)
 
 
+def episode_margin_m(config: FusionConfig, family: str) -> float:
+    """Standard deviation added between an episode of ``family`` and what may
+    corroborate it, metres.
+
+    The association margin (a fire is where the fire is, not where the shell
+    landed); for an impact episode also the impacts' scatter around its
+    located rounds (:data:`IMPACT_SCATTER_M`), independent, added in
+    quadrature. A gun fires every round from one spot: a launch or gunfire
+    episode has no scatter to add.
+    """
+    if family == "impact":
+        return math.hypot(config.association_margin_m, IMPACT_SCATTER_M)
+    return config.association_margin_m
+
+
+def is_diffuse(item: Item, config: FusionConfig) -> bool:
+    """Whether an explosive item is too poorly placed to be chained by distance.
+
+    Rounds are chained into episodes by a fixed distance gate
+    (``episode_distance_m``), which stands for "the same place" only when the
+    rounds are placed well within it. A source whose own 99 % error ellipse
+    reaches beyond that gate along its major axis (a blast heard by three
+    stations at a poor angle, a mixture of rounds) says little about where it
+    was: a distance test would split it from the shelling it belongs to when
+    its error carries it 1.5–2 km off, and chain two shellings through it
+    when it falls between them. Such a source is attached to the one episode
+    it most likely belongs to instead (:func:`episode_attach_llr`).
+    """
+    ee, en, nn = item.cov
+    major = 0.5 * (ee + nn) + math.sqrt(0.25 * (ee - nn) ** 2 + en * en)
+    return _K * math.sqrt(max(major, 0.0)) > config.episode_distance_m
+
+
+def episode_attach_llr(
+    item: Item, x: float, y: float, cov: Cov, family: str, config: FusionConfig
+) -> tuple[float, float]:
+    """How well a diffuse explosive ``item`` fits as a round of an episode.
+
+    The episode of ``family`` is at ``(x, y)`` (metres, the component frame)
+    with covariance ``cov`` (m², its rounds' merged position with their
+    spread). H1: the item is one of its rounds, its offset normal under the
+    sum of both covariances and the episode's margin
+    (:func:`episode_margin_m`); H0: it is an event of its own, anywhere
+    (``clutter_density_per_km2``).
+
+    Returns
+    -------
+    tuple
+        ``(m2, llr)``: the offset's squared Mahalanobis length (to gate at
+        :data:`~truceline.fusion.items.CHI2_2DOF_99`) and the log-likelihood
+        ratio of H1 against H0.
+    """
+    margin = episode_margin_m(config, family)
+    total = cov_add(item.cov, cov, isotropic(margin))
+    dx, dy = item.x - x, item.y - y
+    m2 = mahalanobis2(dx, dy, total)
+    return m2, gaussian_log_density(dx, dy, total) - clutter_log_density(config)
+
+
 def delay_support(item: Item, config: FusionConfig) -> tuple[float, float]:
     """Event times (epoch s) a corroborating ``item`` could be explained by.
 
@@ -197,7 +288,7 @@ def delay_support(item: Item, config: FusionConfig) -> tuple[float, float]:
     and to build the component boxes of :mod:`truceline.fusion.components`.
     """
     lead = config.corroboration_lead_s
-    if item.family == CRATER:
+    if item.family in GROUND_MARKS:
         if item.is_interval:
             return item.t_lo - lead, item.t_hi + lead
         return item.t_lo - config.crater_persistence_s, item.t_hi + lead

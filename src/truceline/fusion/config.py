@@ -43,8 +43,8 @@ class FusionConfig:
         source absorb the ghost sources their cross-pairings make; 0 disables it.
     colocated_distance_m
         Explosive events of different kinds (a launch and an "explosion" heard at
-        the same gun) closer than this, metres, within the episode window are one
-        source.
+        the same gun) closer than this, metres, within ``salvo_window_s`` of each
+        other are one source.
     thermal_delay_max_s
         A thermal anomaly may corroborate an explosion seen up to this long
         before it (a fire started by shelling shows at the next overpass), seconds.
@@ -99,7 +99,7 @@ class FusionConfig:
     acoustic_position_floor_m: float = 50.0
     gate_sigmas: float = 3.0
     episode_distance_m: float = 1_500.0
-    episode_window_s: float = 900.0
+    episode_window_s: float = 600.0
     colocated_distance_m: float = 700.0
     salvo_window_s: float = 120.0
     thermal_delay_max_s: float = 43_200.0

@@ -12,17 +12,23 @@ Two levels, each decomposed into independent components
    (:func:`fuse_component`):
 
    a. **Explosive episodes.** Explosions, impacts, launches and gunfire of one
-      family closer than ``episode_distance_m`` (``colocated_distance_m``
-      across families) and ``episode_window_s`` are one episode — several
-      rounds of one shelling are one violation.
+      family closer than ``episode_distance_m`` and ``episode_window_s`` are
+      one episode — several rounds of one shelling are one violation. Across
+      families (a classifier calling some rounds of one gun "explosion") the
+      gate is ``colocated_distance_m`` within ``salvo_window_s``: rounds of one
+      firing follow each other within a minute, whereas shells landing on a
+      gun position minutes after it fired (counter-battery fire) are another
+      event.
    b. **Scan by scan, a global assignment.** Every other item belongs to a
       scan (one look of one source group, :mod:`.sources`). Scans are taken
       in time order; within a scan, items of one family that meet the gate
       form one blob (a fire several pixels wide, a trench in several
-      polygons; never two vehicles of one frame), and the blobs are assigned
+      polygons; never two vehicles or two boxed craters of one frame), and
+      the blobs are assigned
       jointly (:func:`truceline.fusion.assign.assign_rows`) to the episodes
-      they may corroborate (hot spots, smoke, craters; capacity: the
-      episode's number of rounds per scan; the blob must also meet one of the
+      they may corroborate (hot spots, smoke, craters, surface changes;
+      capacity: the episode's number of rounds per scan,
+      :func:`rounds_heard`; the blob must also meet one of the
       episode's rounds on the ``corroborate`` gate channel), to the tracks of
       their own family (further sightings of a fire, a crater, a parked
       weapon; one per scan), or to a new track — whichever maximises the
@@ -48,12 +54,16 @@ import numpy as np
 from truceline.fusion.arrivals import locate_unit, snapped_frame
 from truceline.fusion.assign import (
     CORROBORATING_FAMILIES,
+    CRATER,
     EXPLOSIVE_FAMILIES,
     FIRE_BLOB_CHI2,
     FIRE_EFFECT,
     Target,
     assign_rows,
     delay_support,
+    episode_attach_llr,
+    episode_margin_m,
+    is_diffuse,
     pair_llr,
     track_extra_cov,
     track_window_s,
@@ -70,6 +80,7 @@ from truceline.fusion.events import build_event, explosive_kind
 from truceline.fusion.gates import (
     arrival_class,
     corroborate_box,
+    episode_box,
     ground_units,
     item_boxes,
     local_gap_s,
@@ -104,8 +115,10 @@ __all__ = [
     "fuse",
     "fuse_component",
     "fuse_items",
+    "is_discrete",
     "item_components",
     "prepare",
+    "rounds_heard",
 ]
 
 _EXPLOSIVE = frozenset(EXPLOSIVE_FAMILIES.values())
@@ -211,6 +224,8 @@ class _Group:
     items: list[Item]
     target: Target
     moments: PositionMoments | None = None
+    #: Keys of diffuse sources attached to an episode: members, not where it is.
+    loose: frozenset[str] = frozenset()
 
     def extend(self, blob: Sequence[Item], config: FusionConfig) -> None:
         """Add a blob; a track's target follows its sightings."""
@@ -221,20 +236,137 @@ class _Group:
             self.target = _track_target(self.moments, self.family, self.target.t, blob, config)
 
 
-def _episodes(explosive: list[Item], config: FusionConfig) -> list[list[Item]]:
-    """Explosive items of one episode (module docstring, step a)."""
-    ordered = sorted(explosive, key=lambda i: (i.t, i.key))
+def rounds_heard(episode: Sequence[Item]) -> int:
+    """Least number of rounds an episode fired: its located rounds, or more.
+
+    Acoustic location merges rounds fired close together and misses rounds heard
+    at too few stations, so the located items undercount a shelling. Every
+    station hears every round at most once, so the largest number of the
+    episode's detections made by one sensor is also a lower bound. A drone frame
+    may show a crater per round (and an overpass a fire per round): this bounds
+    how many objects of one scan the episode may take (:attr:`Target.capacity`).
+    """
+    per_sensor: dict[str, int] = {}
+    for item in episode:
+        for contribution in item.contributions:
+            per_sensor[contribution.sensor] = per_sensor.get(contribution.sensor, 0) + 1
+    return max(len(episode), max(per_sensor.values(), default=0))
+
+
+def _chain_gate_m(a: Item, b: Item, config: FusionConfig) -> float | None:
+    """Distance (metres) within which two explosive items chain, or ``None`` (too far in time).
+
+    One family: ``episode_distance_m`` with no silence over ``episode_window_s``;
+    two families (a classifier calling some rounds of one gun "explosion"):
+    ``colocated_distance_m`` within ``salvo_window_s``.
+    """
+    gap = max(b.t_lo - a.t_hi, a.t_lo - b.t_hi, 0.0)
+    if a.family == b.family:
+        return config.episode_distance_m if gap <= config.episode_window_s else None
+    if gap <= min(config.salvo_window_s, config.episode_window_s):
+        return config.colocated_distance_m
+    return None
+
+
+def _chain(ordered: Sequence[Item], config: FusionConfig) -> list[list[Item]]:
+    """Items (sorted by time, key) chained into episodes by the distance gates."""
     pairs = []
     for i, a in enumerate(ordered):
         for j in range(i + 1, len(ordered)):
             b = ordered[j]
             if b.t_lo - a.t_hi > config.episode_window_s:
                 break
-            same = a.family == b.family
-            gate = config.episode_distance_m if same else config.colocated_distance_m
-            if (a.x - b.x) ** 2 + (a.y - b.y) ** 2 <= gate * gate:
+            gate = _chain_gate_m(a, b, config)
+            if gate is not None and (a.x - b.x) ** 2 + (a.y - b.y) ** 2 <= gate * gate:
                 pairs.append((i, j))
     return [[ordered[i] for i in g] for g in union_find_clusters(len(ordered), pairs)]
+
+
+def _attach(
+    diffuse: Sequence[Item], episodes: Sequence[list[Item]], config: FusionConfig
+) -> tuple[list[list[Item]], list[Item]]:
+    """Each diffuse item to the one episode it most likely belongs to (no chaining).
+
+    An episode is a candidate when one of its rounds meets the item on the
+    ``episode`` gate channel (so nothing crosses a component boundary) and
+    either chains with it by the distance gates (as before: the item would
+    have joined it) or is close enough in time (the same windows) with the
+    episode's place within the item's 99 % gate and a positive
+    :func:`~truceline.fusion.assign.episode_attach_llr`. The item goes to the
+    candidate of largest log-likelihood ratio. Returns the items attached to
+    each episode and those left.
+    """
+    attached: list[list[Item]] = [[] for _ in episodes]
+    left: list[Item] = []
+    if not diffuse:
+        return attached, left
+    places = [merge_position(e) for e in episodes]
+    families = [EXPLOSIVE_FAMILIES[explosive_kind(e)] for e in episodes]
+    boxes: dict[str, Box] = {}
+
+    def box(item: Item) -> Box:
+        found = boxes.get(item.key)
+        if found is None:
+            found = boxes[item.key] = episode_box(item, config)
+        return found
+
+    for item in diffuse:
+        best: tuple[float, int] | None = None
+        for k, episode in enumerate(episodes):
+            chains = timely = False
+            for r in episode:
+                gate = _chain_gate_m(item, r, config)
+                if gate is None or not boxes_intersect(box(item), box(r)):
+                    continue
+                timely = True
+                if (item.x - r.x) ** 2 + (item.y - r.y) ** 2 <= gate * gate:
+                    chains = True
+                    break
+            if not timely:
+                continue
+            x, y, cov = places[k]
+            m2, llr = episode_attach_llr(item, x, y, cov, families[k], config)
+            if not chains and (m2 > CHI2_2DOF_99 or llr <= 0.0):
+                continue
+            if best is None or llr > best[0]:
+                best = (llr, k)
+        if best is None:
+            left.append(item)
+        else:
+            attached[best[1]].append(item)
+    return attached, left
+
+
+def _episodes(explosive: list[Item], config: FusionConfig) -> list[tuple[list[Item], list[Item]]]:
+    """Explosive items of one episode (module docstring, step a), as ``(rounds, attached)``.
+
+    Well-placed rounds are chained by the distance gates. A diffuse source
+    (:func:`~truceline.fusion.assign.is_diffuse`) is not chained: it is
+    attached to the one episode of well-placed rounds it most likely belongs
+    to (:func:`_attach`), counts as one of its rounds (members, confidence,
+    kind vote, rounds heard) but not in where the episode is; diffuse sources
+    no episode takes are chained among themselves.
+    """
+    ordered = sorted(explosive, key=lambda i: (i.t, i.key))
+    placed = [i for i in ordered if not is_diffuse(i, config)]
+    diffuse = [i for i in ordered if is_diffuse(i, config)]
+    episodes = _chain(placed, config)
+    attached, left = _attach(diffuse, episodes, config)
+    result = list(zip(episodes, attached, strict=True))
+    result.extend((episode, []) for episode in _chain(left, config))
+    return result
+
+
+def is_discrete(item: Item) -> bool:
+    """Whether an item is one whole object of its look (never a piece of a blob).
+
+    Equipment and military presence (:data:`DISCRETE_FAMILIES`), and craters
+    reported as points — an object detector's box around one crater. A crater
+    footprint (a change polygon) may be one piece of a cratered field.
+    """
+    if item.family in DISCRETE_FAMILIES:
+        return True
+    return item.family == CRATER and item.half_extent_m == (0.0, 0.0)
 
 
 def _blobs(scan: list[Item], config: FusionConfig) -> list[list[Item]]:
@@ -243,15 +375,18 @@ def _blobs(scan: list[Item], config: FusionConfig) -> list[list[Item]]:
     A fire wider than a pixel lights several adjacent pixels of one overpass;
     a trench or a cratered field breaks into several polygons of one change
     map. Discrete objects are reported once per look: two vehicles in one
-    frame are two vehicles (:data:`DISCRETE_FAMILIES` never form blobs).
+    frame are two vehicles, and two craters an object detector boxed in one
+    frame are two craters, however close (:func:`is_discrete`).
     """
     if len(scan) == 1:
         return [scan]
     pairs = []
     for i, a in enumerate(scan):
+        if is_discrete(a):
+            continue
         for j in range(i + 1, len(scan)):
             b = scan[j]
-            if a.family != b.family or a.family in DISCRETE_FAMILIES:
+            if a.family != b.family or is_discrete(b):
                 continue
             cov = cov_add(a.cov, b.cov, track_extra_cov(a.family, config))
             gate = FIRE_BLOB_CHI2 if a.family == FIRE_EFFECT else CHI2_2DOF_99
@@ -446,8 +581,9 @@ def associate(items: Sequence[Item], config: FusionConfig) -> list[Draft]:
     ordered = sorted(items, key=lambda i: i.key)
     explosive = [i for i in ordered if i.family in _EXPLOSIVE]
     fires: list[_Group] = []
-    for episode in _episodes(explosive, config):
-        x, y, cov = merge_position(episode)
+    for rounds, loose in _episodes(explosive, config):
+        episode = rounds + loose
+        x, y, cov = merge_position(rounds)
         kind = explosive_kind(episode)
         target = Target(
             family=EXPLOSIVE_FAMILIES[kind],
@@ -455,11 +591,11 @@ def associate(items: Sequence[Item], config: FusionConfig) -> list[Draft]:
             y=y,
             cov=cov,
             t=min(i.t for i in episode),
-            capacity=len(episode),
-            extra_cov=isotropic(config.association_margin_m),
+            capacity=rounds_heard(episode),
+            extra_cov=isotropic(episode_margin_m(config, EXPLOSIVE_FAMILIES[kind])),
             corroborated=True,
         )
-        fires.append(_Group(kind, list(episode), target))
+        fires.append(_Group(kind, episode, target, loose=frozenset(i.key for i in loose)))
     scans: dict[tuple[float, float, str, str], list[Item]] = {}
     for item in ordered:
         if item.family not in _EXPLOSIVE:
@@ -492,8 +628,9 @@ def associate(items: Sequence[Item], config: FusionConfig) -> list[Draft]:
         # a launch is where its rounds left from: fires and craters seen near it
         # corroborate it but are not where it fired (an impact's refine its place)
         launch = k < len(fires) and group.family == "launch"
-        located = [i for i in group.items if i.family in _EXPLOSIVE] if launch else []
-        x, y, cov = merge_position(located or group.items)
+        placed = [i for i in group.items if i.key not in group.loose]
+        located = [i for i in placed if i.family in _EXPLOSIVE] if launch else []
+        x, y, cov = merge_position(located or placed)
         # an episode's kind is voted by its rounds; a fire's by its hot spots and smoke
         voted = k >= len(fires) and group.family == FIRE_EFFECT
         drafts.append(Draft(group.items, None if voted else group.family, x, y, cov))
@@ -508,12 +645,13 @@ def _project(items: Sequence[Item], frame: LocalFrame) -> None:
         item.x, item.y = x, y
 
 
-def _finalise(drafts: Sequence[Draft], frame: LocalFrame) -> list[Event]:
+def _finalise(drafts: Sequence[Draft], frame: LocalFrame, config: FusionConfig) -> list[Event]:
     if not drafts:
         return []
     lons, lats = frame.to_geo([d.x for d in drafts], [d.y for d in drafts])
+    knots = config.confidence_map
     return [
-        build_event(d.items, d.kind, lon, lat, d.cov)
+        build_event(d.items, d.kind, lon, lat, d.cov, confidence_map=knots)
         for d, lon, lat in zip(
             drafts, np.atleast_1d(lons).tolist(), np.atleast_1d(lats).tolist(), strict=True
         )
@@ -524,7 +662,7 @@ def fuse_component(items: Sequence[Item], config: FusionConfig) -> list[Event]:
     """Events of one component: :func:`associate` in its frame, back to degrees."""
     frame = component_frame(items)
     _project(items, frame)
-    return _finalise(associate(items, config), frame)
+    return _finalise(associate(items, config), frame, config)
 
 
 # -- everything ----------------------------------------------------------------------------
@@ -543,7 +681,7 @@ def fuse_items(items: Sequence[Item], config: FusionConfig) -> list[Event]:
         components = by_frame[frame]
         _project([item for component in components for item in component], frame)
         drafts = [d for component in components for d in associate(component, config)]
-        events.extend(_finalise(drafts, frame))
+        events.extend(_finalise(drafts, frame, config))
     events.sort(key=lambda e: (e.time, e.id))
     return events
 

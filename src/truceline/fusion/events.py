@@ -9,7 +9,9 @@ intervals date it (a crater between two images), the middle of their
 intersection with the standard deviation of a uniform over it. Its kind and
 weapon class are confidence-weighted votes; its confidence comes from
 :func:`truceline.fusion.confidence.event_confidence` over the members'
-contributions, each source group counted once.
+contributions, each source group counted once, mapped through the
+configuration's calibration knots (``FusionConfig.confidence_map``) when it
+has any; ``p_real`` and ``p_kind`` in its attributes stay unmapped.
 """
 
 from __future__ import annotations
@@ -54,7 +56,15 @@ def _time(group: Sequence[Item]) -> tuple[float, float, float, float]:
     return best, sigma, min(i.t_lo for i in instants), max(i.t_hi for i in instants)
 
 
-def build_event(group: Sequence[Item], kind: str | None, lon: float, lat: float, cov: Cov) -> Event:
+def build_event(
+    group: Sequence[Item],
+    kind: str | None,
+    lon: float,
+    lat: float,
+    cov: Cov,
+    *,
+    confidence_map: Sequence[tuple[float, float]],
+) -> Event:
     """The event of an associated group.
 
     Parameters
@@ -67,6 +77,10 @@ def build_event(group: Sequence[Item], kind: str | None, lon: float, lat: float,
         Its position (degrees), from the group's merged metric position.
     cov
         Its position covariance ``(ee, en, nn)``, m².
+    confidence_map
+        Recalibration knots of the final confidence
+        (``FusionConfig.confidence_map``; empty: none). Required so that no
+        caller can leave a configured calibration out by omission.
     """
     votes: dict[str, float] = {}
     classes: dict[str, float] = {}
@@ -83,7 +97,7 @@ def build_event(group: Sequence[Item], kind: str | None, lon: float, lat: float,
     sensors = sorted({c.sensor for c in contributions})
     modalities = sorted({m for item in group for m in item.modalities})
     kinds = EXPLOSIVE_KINDS if kind in EXPLOSIVE_FAMILIES else frozenset({kind})
-    confidence, p_real, p_kind, independent = event_confidence(contributions, kinds)
+    confidence, p_real, p_kind, independent = event_confidence(contributions, kinds, confidence_map)
     total = sum(votes.values()) or 1.0
     attributes: dict[str, object] = {
         "n_observations": len(members),

@@ -7,8 +7,8 @@ exact):
 
 Ground arrivals (bearings and arrival times, before location)
     Two arrivals interact when one associator could put them in one source
-    (:func:`arrivals_interact`): two bearings of one signal family (or one of
-    them an unclassified array beam) within the local associator's chunk gap
+    (:func:`arrivals_interact`): two bearings, whatever their classifiers'
+    labels (the local associator combines labels), within its chunk gap
     (``acoustic_max_range_m`` over the sound speed, plus 10 s); two regional
     bearings within the larger of their reaches (the bearing's range over the
     slowest regional celerity, plus 10 s); two arrivals without direction
@@ -23,12 +23,19 @@ Items (point and footprint observations, located sources)
     ``episode``
         explosive items: a box half ``max(episode_distance_m,
         colocated_distance_m)`` wide, stretched by half ``episode_window_s``
-        either side in time;
+        either side in time; a diffuse source's
+        (:func:`truceline.fusion.assign.is_diffuse`) grown to its 3-sigma box
+        and its episode's margin, so that it meets every round of the
+        episodes it may be attached to (the engine attaches it only to an
+        episode with a round whose box it meets);
     ``corroborate``
-        explosive items (side 0) against hot spots, smoke and craters
-        (side 1), each a 3-sigma box (footprints: their extent) grown by the
-        association margin; the explosive one at its time, the corroborating
-        one over the event times its delay model allows
+        explosive items (side 0) against hot spots, smoke, craters and
+        surface changes (side 1), each a 3-sigma box (footprints: their
+        extent) grown by three margins: an explosive item's by its episode's
+        (:func:`truceline.fusion.assign.episode_margin_m`: for an impact, the
+        association margin and the impacts' scatter), a corroborating one's
+        by the association margin; the explosive one at its time, the
+        corroborating one over the event times its delay model allows
         (:func:`truceline.fusion.assign.delay_support`). The engine lets a
         corroborating item join an episode only when it meets one of the
         episode's rounds on this channel (:func:`corroborate_box`);
@@ -57,13 +64,14 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from truceline.fusion.acoustic import UNCLASSIFIED
 from truceline.fusion.assign import (
     CORROBORATING_FAMILIES,
     EXPLOSIVE_FAMILIES,
     FIRE_BLOB_CHI2,
     FIRE_EFFECT,
     delay_support,
+    episode_margin_m,
+    is_diffuse,
     track_extra_cov,
     track_window_s,
 )
@@ -85,6 +93,7 @@ __all__ = [
     "arrival_class",
     "arrivals_interact",
     "corroborate_box",
+    "episode_box",
     "ground_units",
     "item_boxes",
     "local_gap_s",
@@ -139,20 +148,48 @@ def _box(item: Item, east_m: float, north_m: float, t0: float, t1: float) -> Box
 def corroborate_box(item: Item, config: FusionConfig) -> Box:
     """The box an explosive or corroborating item draws on the ``corroborate`` channel.
 
-    Its 3-sigma box (footprints: plus their extent) grown by the association
-    margin; an explosive item's at its time, a corroborating one's over the
-    event times its delay model allows. A corroborating item may join an
+    Its 3-sigma box (footprints: plus their extent) grown by three margins —
+    an explosive item's by its episode's
+    (:func:`~truceline.fusion.assign.episode_margin_m`), a corroborating
+    one's by the association margin, so that two boxes meet wherever the
+    pair's gate lets them; an explosive item's at its time, a corroborating
+    one's over the event times its delay model allows. A corroborating item may join an
     episode only when its box meets the box of one of the episode's rounds
     (:mod:`truceline.fusion.engine`), so this channel holds every such pair.
     """
     sx, sy = item.sigma_m
     hx, hy = item.half_extent_m
-    margin = _K * config.association_margin_m
+    # the explosive side carries its episode's margin, the corroborating side
+    # the association margin: together at least the pair's gate
+    if item.family in CORROBORATING_FAMILIES:
+        margin = _K * config.association_margin_m
+    else:
+        margin = _K * episode_margin_m(config, item.family)
     if item.family in CORROBORATING_FAMILIES:
         lo, hi = delay_support(item, config)
     else:
         lo, hi = item.t_lo, item.t_hi
     return _box(item, _K * sx + hx + margin, _K * sy + hy + margin, lo, hi)
+
+
+def episode_box(item: Item, config: FusionConfig) -> Box:
+    """The box an explosive item draws on the ``episode`` channel.
+
+    Half ``max(episode_distance_m, colocated_distance_m)`` wide (two rounds
+    the distance gates chain meet), stretched by half ``episode_window_s``
+    either side in time; a diffuse source's
+    (:func:`~truceline.fusion.assign.is_diffuse`) grown to its 3-sigma box
+    plus three of its episode margins. The engine attaches a diffuse source
+    only to an episode with a round whose box its box meets.
+    """
+    sx, sy = item.sigma_m
+    half = max(config.episode_distance_m, config.colocated_distance_m) / 2.0
+    hx = hy = half
+    if is_diffuse(item, config):
+        margin = _K * episode_margin_m(config, item.family)
+        hx, hy = max(half, _K * sx + margin), max(half, _K * sy + margin)
+    w = config.episode_window_s / 2.0
+    return _box(item, hx, hy, item.t_lo - w, item.t_hi + w)
 
 
 def item_boxes(item: Item, config: FusionConfig) -> list[tuple[Channel, Box]]:
@@ -161,9 +198,7 @@ def item_boxes(item: Item, config: FusionConfig) -> list[tuple[Channel, Box]]:
     hx, hy = item.half_extent_m
     boxes: list[tuple[Channel, Box]] = []
     if item.family in EXPLOSIVE_FAMILIES.values():
-        half = max(config.episode_distance_m, config.colocated_distance_m) / 2.0
-        w = config.episode_window_s / 2.0
-        boxes.append(((EPISODE, 0), _box(item, half, half, item.t_lo - w, item.t_hi + w)))
+        boxes.append(((EPISODE, 0), episode_box(item, config)))
         boxes.append(((CORROBORATE, 0), corroborate_box(item, config)))
         return boxes
     if item.family in CORROBORATING_FAMILIES:
@@ -230,16 +265,15 @@ def arrival_class(obs: Observation, family: str, config: FusionConfig) -> Arriva
 def arrivals_interact(a: ArrivalClass, b: ArrivalClass, local_gap_s: float) -> bool:
     """The ground-arrival relation of the module docstring.
 
-    * two bearings of one family (or one of them unclassified) within
-      ``local_gap_s`` (the local associator's chunks);
+    * two bearings (any labels) within ``local_gap_s`` (the local
+      associator's chunks);
     * two regional bearings within the larger of their reaches (the regional
       associator's chunks);
     * two arrivals without direction within the larger of their reaches (TDOA).
     """
     dt = abs(a.t - b.t)
     if a.bearing and b.bearing:
-        same = a.family == b.family or UNCLASSIFIED in (a.family, b.family)
-        if same and dt <= local_gap_s:
+        if dt <= local_gap_s:
             return True
         return a.regional and b.regional and dt <= max(a.reach_s, b.reach_s)
     if not a.bearing and not b.bearing:
@@ -264,10 +298,7 @@ def ground_units(arrivals: Sequence[ArrivalClass], gap_s: float) -> list[list[in
     order = sorted(range(n), key=lambda i: (arrivals[i].t, i))
     pairs: list[tuple[int, int]] = []
     bearings = [i for i in order if arrivals[i].bearing]
-    families = sorted({arrivals[i].family for i in bearings} - {UNCLASSIFIED})
-    for family in families or [UNCLASSIFIED]:
-        members = [i for i in bearings if arrivals[i].family in (family, UNCLASSIFIED)]
-        pairs.extend(_runs(members, arrivals, gap_s))
+    pairs.extend(_runs(bearings, arrivals, gap_s))
     pairs.extend(_runs([i for i in bearings if arrivals[i].regional], arrivals, None))
     pairs.extend(_runs([i for i in order if not arrivals[i].bearing], arrivals, None))
     return union_find_clusters(n, pairs)

@@ -26,8 +26,7 @@ the run's recorded configuration and digest. See
 
 from __future__ import annotations
 
-import os
-import tempfile
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -36,6 +35,7 @@ from typing import Any, Final
 
 import yaml
 
+from truceline.fileio import write_atomic
 from truceline.fusion.config import FusionConfig
 from truceline.fusion.reliability import ReliabilityEstimate
 from truceline.model.errors import RecordError
@@ -46,6 +46,7 @@ __all__ = [
     "load_reliability_file",
     "packaged_reliability_file",
     "with_reliability_file",
+    "with_reliability_profile",
     "write_reliability_file",
 ]
 
@@ -67,6 +68,8 @@ class ReliabilityFile:
         How the values were produced.
     estimates
         The re-estimation records behind them, if any (as written).
+    sha256
+        Hex SHA-256 of the file's bytes as read (empty when not read from a file).
     """
 
     modality_reliability: tuple[tuple[str, str, float], ...] = ()
@@ -75,6 +78,7 @@ class ReliabilityFile:
     confidence_map: tuple[tuple[float, float], ...] = ()
     provenance: Mapping[str, Any] = field(default_factory=dict)
     estimates: tuple[Mapping[str, Any], ...] = ()
+    sha256: str = ""
 
 
 def _table(data: Any, name: str, file: str) -> tuple[tuple[str, str, float], ...]:
@@ -110,9 +114,12 @@ def load_reliability_file(path: Path) -> ReliabilityFile:
     """
     file = str(path)
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = Path(path).read_bytes()
+        data = yaml.safe_load(raw.decode("utf-8"))
     except OSError as exc:
         raise RecordError(f"cannot read: {exc.strerror}", file=file) from None
+    except UnicodeDecodeError as exc:
+        raise RecordError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=file) from None
     except yaml.YAMLError as exc:
         raise RecordError(f"not valid YAML: {exc}", file=file) from None
     if not isinstance(data, dict):
@@ -153,6 +160,7 @@ def load_reliability_file(path: Path) -> ReliabilityFile:
         tuple((float(x), float(y)) for x, y in knots),
         provenance,
         tuple(estimates),
+        hashlib.sha256(raw).hexdigest(),
     )
 
 
@@ -164,10 +172,32 @@ def with_reliability_file(config: FusionConfig, path: Path) -> FusionConfig:
     """``config`` with a reliability file's tables merged in (the file's entries win).
 
     A file's ``confidence_map`` replaces the configuration's.
+    """
+    return with_reliability_profile(config, path)[0]
 
-    This is what ``truceline run --reliabilities FILE`` applies.
+
+def with_reliability_profile(
+    config: FusionConfig, path: Path
+) -> tuple[FusionConfig, dict[str, str]]:
+    """:func:`with_reliability_file`, and the record of the profile a run used.
+
+    This is what ``truceline run --reliabilities FILE`` applies. The record,
+    ``{"file": name, "sha256": hex digest of the bytes read}``, goes into the
+    run's log entry: the merged tables are in its configuration already (which
+    is what ``verify-run`` re-derives from), the record says where they came
+    from, so anyone holding the file can check it is the one used.
+
+    Raises
+    ------
+    truceline.model.RecordError
+        Naming the file and the field at fault.
     """
     content = load_reliability_file(path)
+    return _merged(config, content, path), {"file": Path(path).name, "sha256": content.sha256}
+
+
+def _merged(config: FusionConfig, content: ReliabilityFile, path: Path) -> FusionConfig:
+    """``config`` with ``content``'s tables merged in (errors name ``path``)."""
 
     def merged(
         old: Iterable[tuple[str, str, float]], new: Iterable[tuple[str, str, float]]
@@ -201,7 +231,7 @@ def write_reliability_file(
     Parameters
     ----------
     path
-        Destination; written to a temporary file in the same folder, then renamed.
+        Destination, written all or nothing (:func:`truceline.fileio.write_atomic`).
     config
         Its ``modality_reliability``, ``sensor_reliability``, ``source_groups``
         and ``confidence_map``.
@@ -224,16 +254,7 @@ def write_reliability_file(
     text = yaml.safe_dump(
         body, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None
     )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        Path(temp).replace(path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_atomic(Path(path), text.encode("utf-8"))
 
 
 def packaged_reliability_file(name: str) -> Path:

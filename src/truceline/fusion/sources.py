@@ -4,11 +4,17 @@ Every observation gets a :class:`~truceline.fusion.confidence.Contribution`
 (its say in an event's confidence) from
 :func:`truceline.fusion.reliability.observation_contribution`, whose **source
 group** is the unit counted once as corroboration: the group the configuration
-gives the sensor, else the array the sensor is an element of, else the sensor
-itself. An observation may also name its group in
+gives the sensor; else the group the observation names in
 ``attributes["source_group"]`` (an adapter that knows two sensor ids share one
-platform, one flight or one processing chain says so there); that takes
-precedence.
+platform, one flight or one processing chain says so there); else the array
+the sensor is an element of; else the sensor itself. The configuration comes
+first: it is the operator's explicit, recorded choice (its digest is part of
+every run), so a dependence it declares — or a split it makes — is never
+undone by a field in the data, which any adapter or a tampered file could set;
+an observation's own group still refines the default of array or sensor. The
+order is that of :func:`truceline.fusion.reliability.observation_contribution`
+(and of the review tallies), so the engine and the reliability re-estimation
+count the same groups.
 
 A point or footprint observation becomes one :class:`~truceline.fusion.items.Item`
 whose **scan** is ``(source group, start, end)``: all observations of one
@@ -18,7 +24,6 @@ in which each object appears at most once (:mod:`truceline.fusion.assign`).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 
@@ -75,9 +80,9 @@ class ItemFactory:
         cached = self._contributions.get(key)
         if cached is not None:
             return cached
+        # the group (configured, else named by the observation, else array, else
+        # sensor) is decided by observation_contribution, as everywhere else
         contribution = observation_contribution(obs, self.sensors.get(obs.sensor_id), self.config)
-        if isinstance(named, str) and named:
-            contribution = dataclasses.replace(contribution, group=named)
         if len(self._contributions) < 1_000_000:
             self._contributions[key] = contribution
         return contribution

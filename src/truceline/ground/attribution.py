@@ -24,14 +24,19 @@ negligible against any acoustic location ellipse.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
+from truceline.agreement.adjudicate import agreement_in_force
 from truceline.agreement.model import Agreement
 from truceline.model.event import Event
+
+if TYPE_CHECKING:
+    from truceline.ground.fired_from import FiredFrom
 
 __all__ = [
     "IMPACT_KINDS",
@@ -45,6 +50,7 @@ __all__ = [
     "assign_role",
     "check_located",
     "combine_role_evidence",
+    "contact_line_version",
     "decide_side",
     "is_launch_candidate",
     "landed_side",
@@ -64,6 +70,22 @@ IMPACT_KINDS: Final = frozenset({"impact", "explosion"})
 
 #: Side label when no party's probability reaches the threshold.
 UNDETERMINED: Final = "undetermined"
+
+
+def contact_line_version(t: datetime, agreements: Sequence[Agreement]) -> Agreement | None:
+    """The agreement version whose contact line decides sides at time ``t`` (UTC).
+
+    The version in force at ``t`` (as adjudication picks it:
+    :func:`truceline.agreement.agreement_in_force`), so a launch is placed
+    against the line agreed when it fired, not against a later redrawing. If
+    versions of several agreements are in force, the one that came into force
+    last decides (then the higher version, then the version id). ``None`` when
+    no version is in force at ``t``: there was no agreed line to be on a side of.
+    """
+    in_force = agreement_in_force(t, agreements)
+    if not in_force:
+        return None
+    return max(in_force, key=lambda a: (a.effective_from, a.version, a.version_id))
 
 
 def _seed_words(seed: int, event_id: str) -> list[int]:
@@ -370,6 +392,11 @@ class RoleAssignment:
         For events whose role is ``impact``: the party whose side the impact
         point lies on (or ``"undetermined"``). This says where a round landed,
         never who fired it. ``None`` for other roles or without an agreement.
+    fired_from
+        For events whose role is ``impact``: the side probabilities of the
+        launch its round came from, over every launch its trajectory fits
+        (:mod:`truceline.ground.fired_from`). ``None`` for other roles or
+        without an agreement in force at its time.
     """
 
     event_id: str
@@ -379,6 +406,7 @@ class RoleAssignment:
     paired_with: tuple[str, ...]
     origin: OriginSide | None
     landed_on: str | None
+    fired_from: FiredFrom | None = None
 
     def probability(self, role: str) -> float:
         """Probability of ``role`` (one of :data:`ROLES`)."""
@@ -397,6 +425,7 @@ class RoleAssignment:
             "paired_with": list(self.paired_with),
             "origin": None if self.origin is None else self.origin.to_dict(),
             "landed_on": self.landed_on,
+            "fired_from": None if self.fired_from is None else self.fired_from.to_dict(),
         }
 
 

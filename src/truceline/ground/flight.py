@@ -8,8 +8,14 @@ t_max)]`` for each range. :data:`WEAPON_FAMILIES` are the default families.
 The likelihood of a launch/impact pair under a family is a uniform density over
 its range interval times a uniform density over its time-of-flight window, each
 blurred by the Gaussian uncertainty of the two positions (projected on the line
-of fire) and of the two times (including the length of a merged episode of
-rounds); the pair's likelihood is the prior-weighted sum over families.
+of fire) and of the two times; the pair's likelihood is the prior-weighted sum
+over families. When either event is an episode of several rounds, the shorter
+episode's firing interval lies somewhere within the longer one's, at an offset
+uniform over the difference of their lengths, so the time-of-flight density is
+averaged over that offset: a launch "episode" of half an hour (rounds of several
+missions merged) fits an impact a minute long with a density about
+``window / 1800 s`` times that of a matching single mission, not as well as the
+best-fitting instant within it.
 :func:`plausible_families` scores one range and time of flight;
 :mod:`truceline.ground.trajectory` uses the same functions to pair all located
 launches and impacts at once.
@@ -115,24 +121,68 @@ def _along(cov: FloatArray, azimuth_deg: FloatArray) -> FloatArray:
     )
 
 
+def _ndtr_integral(x: FloatArray) -> FloatArray:
+    """Antiderivative of the standard normal CDF: ``x Φ(x) + φ(x)``."""
+    return np.asarray(x * ndtr(x) + np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi), dtype=float)
+
+
+def _mean_window_density(
+    lo: FloatArray, hi: FloatArray, sigma: FloatArray, a: FloatArray, b: FloatArray
+) -> FloatArray:
+    """Mean over ``tau`` in ``[a, b]`` (s) of the uniform ``[lo, hi]`` density blurred by ``sigma``.
+
+    The blurred density is ``(Φ((hi - tau) / sigma) - Φ((lo - tau) / sigma)) / (hi - lo)``
+    per second; its integral over ``tau`` has a closed form
+    (:func:`_ndtr_integral`). An interval shorter than a thousandth of
+    ``sigma`` is scored at its middle (the difference is below 1e-6 relative).
+    """
+    width = np.maximum(hi - lo, 1e-9)
+    span = b - a
+    short = span <= 1e-3 * sigma
+    mid = (a + b) / 2.0
+    point = (ndtr((hi - mid) / sigma) - ndtr((lo - mid) / sigma)) / width
+    safe_span = np.where(short, 1.0, span)
+    integral = (
+        _ndtr_integral((hi - a) / sigma)
+        - _ndtr_integral((hi - b) / sigma)
+        - _ndtr_integral((lo - a) / sigma)
+        + _ndtr_integral((lo - b) / sigma)
+    )
+    mean = sigma * integral / (safe_span * width)
+    return np.asarray(np.where(hi > lo, np.where(short, point, mean), 0.0), dtype=float)
+
+
 def _family_likelihoods(
     config: TrajectoryConfig,
     r: FloatArray,
     var_r: FloatArray,
     tof_bounds: tuple[FloatArray, FloatArray],
     var_t: FloatArray,
+    offsets: tuple[FloatArray, FloatArray] | None = None,
 ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
     """Per-family pair likelihoods (per m per s, shape ``(n_family, *r.shape)``) and the gate.
 
-    ``r``/``var_r`` are range (m) and its variance (m²); ``tof_bounds`` the
-    interval (s) the time of flight lies in and ``var_t`` the variance (s²) of
-    its ends. An episode of several rounds fires over an interval and lands over
-    another: the first impact came from a round fired somewhere within the
-    launch episode, so its flight time lies in ``[impact start - launch end,
-    impact start - launch start]``; each family is scored at the point of that
-    interval nearest its own window. Floors of 1 m and 0.1 s keep exact inputs finite.
+    ``r``/``var_r`` are range (m) and its variance (m²); ``var_t`` the variance
+    (s²) of the time ends.
+
+    ``tof_bounds`` is the interval (s) the gate allows the time of flight in: an
+    episode of several rounds fires over an interval and lands over another,
+    and the first impact came from a round fired somewhere within the launch
+    episode, so its flight time lies in ``[impact start - launch end, impact
+    start - launch start]``; a pair passes the gate if, for some family, the
+    point of that interval nearest the family's window is within
+    ``gate_sigma`` of it (and the range is, too).
+
+    ``offsets`` is the interval (s) the likelihood averages the time-of-flight
+    density over: ``impact start - launch start`` and ``impact end - launch
+    end`` (in either order), the shorter episode lying anywhere within the
+    longer one (see the module docstring). ``None`` scores the point
+    ``tof_bounds[1]`` (a single launch and impact time). Floors of 1 m and
+    0.1 s keep exact inputs finite.
     """
     tof_lo, tof_hi = tof_bounds
+    a, b = offsets if offsets is not None else (tof_hi, tof_hi)
+    a, b = np.minimum(a, b), np.maximum(a, b)
     sigma_r = np.sqrt(var_r + 1.0)
     g = config.gate_sigma
     likelihoods = []
@@ -145,10 +195,7 @@ def _family_likelihoods(
         p_range = (
             ndtr((fam.max_range_m - r) / sigma_r) - ndtr((fam.min_range_m - r) / sigma_r)
         ) / (fam.max_range_m - fam.min_range_m)
-        width = np.maximum(hi - lo, 1e-9)
-        p_time = np.where(
-            hi > lo, (ndtr((hi - tof) / sigma) - ndtr((lo - tof) / sigma)) / width, 0.0
-        )
+        p_time = _mean_window_density(lo, hi, sigma, a, b)
         likelihoods.append(fam.prior * p_range * p_time)
         in_range = (r >= fam.min_range_m - g * sigma_r) & (r <= fam.max_range_m + g * sigma_r)
         in_time = (hi > lo) & (tof >= lo - g * sigma) & (tof <= hi + g * sigma)

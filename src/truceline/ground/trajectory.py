@@ -7,8 +7,8 @@ and a time-of-flight window ``[range / v_max, min(range / v_min, t_max)]``
 from its mean horizontal speed; the pair's likelihood is the prior-weighted sum
 over families of a uniform density over range times a uniform density over the
 time-of-flight window, each blurred by the Gaussian uncertainty of the two
-positions (projected on the line of fire) and of the two times (including the
-length of a merged episode of rounds). The weapon families and these
+positions (projected on the line of fire) and of the two times, averaged over
+the offset of two episodes of rounds. The weapon families and these
 likelihoods live in :mod:`truceline.ground.flight`.
 
 All launches and impacts are paired at once by an optimal assignment
@@ -21,12 +21,15 @@ passes the :attr:`~TrajectoryConfig.gate_sigma` gate.
 
 Roles and sides come from :mod:`truceline.ground.attribution`: an event's role
 combines its acoustic kind scores with being paired; a launch (paired or not)
-gets an origin side from its location ellipse; an impact only "landed on" a side.
+gets an origin side from its location ellipse; an impact only "landed on" a side,
+and who fired at it is the posterior over every launch that passes its gate
+(:mod:`truceline.ground.fired_from`), not the side of the one the assignment picked.
+Sides are taken against the agreement version in force at each event's time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Final
 
@@ -43,10 +46,12 @@ from truceline.ground.attribution import (
     SideSampling,
     assign_role,
     check_located,
+    contact_line_version,
     is_launch_candidate,
     landed_side,
     origin_side,
 )
+from truceline.ground.fired_from import fired_from
 from truceline.ground.flight import (
     WEAPON_FAMILIES,
     WeaponFamily,
@@ -60,6 +65,7 @@ from truceline.model.geo import WGS84_GEOD
 
 __all__ = [
     "WEAPON_FAMILIES",
+    "SideReference",
     "Trajectory",
     "TrajectoryConfig",
     "TrajectoryResult",
@@ -69,6 +75,10 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+
+#: What decides sides: one agreement version for every event, every known version
+#: (each event is placed against the version in force at its time), or ``None``.
+SideReference = Agreement | Sequence[Agreement] | None
 
 #: Cost of a forbidden assignment (finite so the solver always has a solution).
 _FORBIDDEN: Final = 1e9
@@ -103,6 +113,10 @@ class TrajectoryConfig:
         Monte Carlo samples per side estimate.
     seed
         Seed of the side samplers (combined with each event's content id).
+    clutter_range_m, clutter_window_s
+        Neighbourhood (metres of range, seconds of time of flight) in which the
+        density of launches unrelated to an impact is estimated, for the
+        posterior over who fired at it (:func:`_clutter_log_ratio`).
     """
 
     families: tuple[WeaponFamily, ...] = WEAPON_FAMILIES
@@ -115,6 +129,8 @@ class TrajectoryConfig:
     side_threshold: float = 0.9
     side_samples: int = 2000
     seed: int = 0
+    clutter_range_m: float = 30_000.0
+    clutter_window_s: float = 300.0
 
     def __post_init__(self) -> None:
         if not self.families:
@@ -125,6 +141,8 @@ class TrajectoryConfig:
             raise ValueError("max_impacts_per_launch must be >= 1 and reuse_cost >= 0")
         if self.pairing_odds < 1.0 or not 0.0 <= self.kind_doubt < 1.0:
             raise ValueError("pairing_odds must be >= 1 and kind_doubt in [0, 1)")
+        if self.clutter_range_m <= 0.0 or self.clutter_window_s <= 0.0:
+            raise ValueError("clutter_range_m and clutter_window_s must be positive")
         if not 0.5 < self.side_threshold <= 1.0 or self.side_samples < 1:
             raise ValueError("side_threshold must be in (0.5, 1] and side_samples >= 1")
 
@@ -157,7 +175,8 @@ class Trajectory:
     log_likelihood_ratio
         Natural log of the pair's likelihood over the chance density.
     origin
-        Origin side of the launch point (``None`` without an agreement).
+        Origin side of the launch point, against the contact line in force at
+        the launch time (``None`` without an agreement in force then).
     impact_side
         Party whose side the impact point lies on, or ``"undetermined"``
         (``None`` without an agreement).
@@ -237,6 +256,7 @@ class _Pairs:
     range_sigma_m: FloatArray
     azimuth_deg: FloatArray
     tof_s: FloatArray
+    tof_lo_s: FloatArray
     tof_sigma_s: FloatArray
     family_likelihood: FloatArray  # (n_family, n_launch, n_impact), per m per s
     gated: npt.NDArray[np.bool_]
@@ -272,17 +292,48 @@ def _pairs(launches: Sequence[Event], impacts: Sequence[Event], config: Trajecto
     var_r = _along(lc[..., 5:8], az12) + _along(ic[..., 5:8], az21)
     tof_hi = np.broadcast_to(ic[..., 2] - lc[..., 2], shape)  # from the first launch
     tof_lo = np.broadcast_to(ic[..., 2] - lc[..., 4], shape)  # from the last launch
+    last_to_last = np.broadcast_to(ic[..., 4] - lc[..., 4], shape)
     tof = tof_hi
     var_t = np.broadcast_to(lc[..., 3] ** 2 + ic[..., 3] ** 2, shape)
-    likelihoods, gated = _family_likelihoods(config, r, var_r, (tof_lo, tof_hi), var_t)
+    likelihoods, gated = _family_likelihoods(
+        config, r, var_r, (tof_lo, tof_hi), var_t, offsets=(tof_hi, last_to_last)
+    )
     return _Pairs(
         range_m=r,
         range_sigma_m=np.sqrt(var_r),
         azimuth_deg=az12,
         tof_s=np.asarray(tof, dtype=float),
+        tof_lo_s=np.asarray(tof_lo, dtype=float),
         tof_sigma_s=np.sqrt(var_t),
         family_likelihood=likelihoods,
         gated=gated,
+    )
+
+
+def _clutter_log_ratio(pairs: _Pairs, config: TrajectoryConfig) -> FloatArray:
+    """Per impact: log of the local density of unrelated launches over the chance density.
+
+    Who fired at an impact is weighed against launches *unrelated* to it
+    (:mod:`truceline.ground.fired_from`); in dense shelling they are far
+    denser than the configured chance density. Of the gated launches within
+    :attr:`~TrajectoryConfig.clutter_range_m` whose time of flight window
+    meets ``[0, clutter_window_s]``, all but one (the impact's own launch, if
+    heard) are taken as unrelated: their density per metre of range and second
+    of flight is ``(n - 1) / (range × window)``, never below the configured
+    chance density. Only gated pairs count, so the estimate depends on the
+    impact's trajectory group alone (as the pairing does).
+    """
+    near = (
+        pairs.gated
+        & (pairs.range_m <= config.clutter_range_m)
+        & (pairs.tof_s >= 0.0)
+        & (pairs.tof_lo_s <= config.clutter_window_s)
+    )
+    unrelated = np.maximum(near.sum(axis=0) - 1, 0).astype(float)
+    density = unrelated / (config.clutter_range_m * config.clutter_window_s)
+    return np.asarray(
+        np.log(np.maximum(density, config.chance_density_per_m_s) / config.chance_density_per_m_s),
+        dtype=float,
     )
 
 
@@ -318,9 +369,20 @@ def _assign(
     return sorted(pairs)
 
 
+def _side_agreement(agreement: SideReference) -> Callable[[Event], Agreement | None]:
+    """The agreement whose contact line decides an event's side."""
+    if agreement is None:
+        return lambda event: None
+    if isinstance(agreement, Agreement):
+        single = agreement
+        return lambda event: single
+    versions = tuple(agreement)
+    return lambda event: contact_line_version(event.time, versions)
+
+
 def pair_trajectories(
     events: Sequence[Event],
-    agreement: Agreement | None,
+    agreement: SideReference,
     config: TrajectoryConfig | None = None,
 ) -> TrajectoryResult:
     """Pair launches with impacts, give every explosive event a role and launches a side.
@@ -334,8 +396,11 @@ def pair_trajectories(
         is a launch candidate, the other impacts and explosions impact
         candidates.
     agreement
-        The agreement whose contact line decides sides; ``None`` gives
-        trajectories and roles without sides.
+        What decides sides: one agreement version (its contact line for every
+        event), a sequence of every known version (each event against the
+        version in force at its time, :func:`~truceline.ground.attribution.contact_line_version`;
+        an event no version covers gets no side), or ``None`` for trajectories
+        and roles without sides. Pairing never depends on it.
     config
         Parameters; defaults to :class:`TrajectoryConfig`.
 
@@ -367,10 +432,15 @@ def pair_trajectories(
     impact_ids = [eid for eid in ids if eid not in launch_set]
     partners: dict[str, list[str]] = {}
     trajectories = []
+    llr = np.zeros((len(launch_ids), len(impact_ids)))
+    gated = np.zeros(llr.shape, dtype=bool)
+    clutter = np.zeros(len(impact_ids))
     if launch_ids and impact_ids:
         pairs = _pairs([keyed[e] for e in launch_ids], [keyed[e] for e in impact_ids], config)
         total = pairs.family_likelihood.sum(axis=0)
         llr = np.log(np.maximum(total, 1e-300) / config.chance_density_per_m_s)
+        gated = pairs.gated
+        clutter = _clutter_log_ratio(pairs, config)
         for li, ii in _assign(llr, pairs.gated, config):
             lid, iid = launch_ids[li], impact_ids[ii]
             partners.setdefault(lid, []).append(iid)
@@ -391,29 +461,59 @@ def pair_trajectories(
                 )
             )
     sides = config.side_sampling
+    side_agreement = _side_agreement(agreement)
     roles = {
         eid: assign_role(
             keyed[eid],
             eid,
             ("launch" if eid in launch_set else "impact", tuple(partners.get(eid, ()))),
-            agreement,
+            side_agreement(keyed[eid]),
             kind_doubt=config.kind_doubt,
             pairing_odds=config.pairing_odds,
             sampling=sides,
         )
         for eid in ids
     }
+    origins: dict[str, OriginSide | None] = {}
+
+    def origin_of(lid: str) -> OriginSide | None:
+        """A launch candidate's origin side, against the version in force when it fired."""
+        if lid not in origins:
+            fired_under = side_agreement(keyed[lid])
+            origins[lid] = roles[lid].origin or (
+                None
+                if fired_under is None
+                else origin_side(keyed[lid], fired_under, sides, event_id=lid)
+            )
+        return origins[lid]
+
+    for column, iid in enumerate(impact_ids):
+        judged_under = side_agreement(keyed[iid])
+        if roles[iid].role != "impact" or judged_under is None:
+            continue
+        rows = np.flatnonzero(gated[:, column])
+        candidates = [launch_ids[row] for row in rows.tolist()]
+        roles[iid] = replace(
+            roles[iid],
+            fired_from=fired_from(
+                llr[rows, column] - clutter[column],
+                candidates,
+                {lid: origin_of(lid) for lid in candidates},
+                judged_under.parties,
+                config.side_threshold,
+            ),
+        )
     final = []
     for trajectory in trajectories:
         launch, impact = roles[trajectory.launch_event], roles[trajectory.impact_event]
-        if agreement is not None:
-            origin = launch.origin or origin_side(
-                keyed[launch.event_id], agreement, sides, event_id=launch.event_id
+        origin = origin_of(launch.event_id)
+        landed_under = side_agreement(keyed[impact.event_id])
+        landed = impact.landed_on
+        if landed is None and landed_under is not None:
+            landed = landed_side(
+                keyed[impact.event_id], landed_under, sides, event_id=impact.event_id
             )
-            landed = impact.landed_on or landed_side(
-                keyed[impact.event_id], agreement, sides, event_id=impact.event_id
-            )
-            trajectory = replace(trajectory, origin=origin, impact_side=landed)
+        trajectory = replace(trajectory, origin=origin, impact_side=landed)
         final.append(trajectory)
     final.sort(key=lambda t: (keyed[t.launch_event].time, t.launch_event, t.impact_event))
     ordered_roles = sorted(roles.values(), key=lambda r: (keyed[r.event_id].time, r.event_id))
