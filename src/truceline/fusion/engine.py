@@ -19,6 +19,11 @@ Two levels, each decomposed into independent components
       firing follow each other within a minute, whereas shells landing on a
       gun position minutes after it fired (counter-battery fire) are another
       event.
+      A diffuse source (:func:`~truceline.fusion.assign.is_diffuse`: its own
+      error ellipse reaches beyond the distance gate) is not chained: it joins
+      the one episode of well-placed rounds it most likely belongs to
+      (:func:`_attach`), so it can neither bridge two shellings nor stand
+      alone 1.5–2 km from its own.
    b. **Scan by scan, a global assignment.** Every other item belongs to a
       scan (one look of one source group, :mod:`.sources`). Scans are taken
       in time order; within a scan, items of one family that meet the gate
@@ -224,8 +229,6 @@ class _Group:
     items: list[Item]
     target: Target
     moments: PositionMoments | None = None
-    #: Keys of diffuse sources attached to an episode: members, not where it is.
-    loose: frozenset[str] = frozenset()
 
     def extend(self, blob: Sequence[Item], config: FusionConfig) -> None:
         """Add a blob; a track's target follows its sightings."""
@@ -337,23 +340,23 @@ def _attach(
     return attached, left
 
 
-def _episodes(explosive: list[Item], config: FusionConfig) -> list[tuple[list[Item], list[Item]]]:
-    """Explosive items of one episode (module docstring, step a), as ``(rounds, attached)``.
+def _episodes(explosive: list[Item], config: FusionConfig) -> list[list[Item]]:
+    """Explosive items of one episode (module docstring, step a).
 
     Well-placed rounds are chained by the distance gates. A diffuse source
-    (:func:`~truceline.fusion.assign.is_diffuse`) is not chained: it is
-    attached to the one episode of well-placed rounds it most likely belongs
-    to (:func:`_attach`), counts as one of its rounds (members, confidence,
-    kind vote, rounds heard) but not in where the episode is; diffuse sources
-    no episode takes are chained among themselves.
+    (:func:`~truceline.fusion.assign.is_diffuse`) is not chained: it joins
+    the one episode of well-placed rounds it most likely belongs to
+    (:func:`_attach`), so it can neither bridge two shellings nor stand
+    alone 1.5–2 km from its own; diffuse sources no episode takes are
+    chained among themselves.
     """
     ordered = sorted(explosive, key=lambda i: (i.t, i.key))
     placed = [i for i in ordered if not is_diffuse(i, config)]
     diffuse = [i for i in ordered if is_diffuse(i, config)]
     episodes = _chain(placed, config)
     attached, left = _attach(diffuse, episodes, config)
-    result = list(zip(episodes, attached, strict=True))
-    result.extend((episode, []) for episode in _chain(left, config))
+    result = [rounds + extra for rounds, extra in zip(episodes, attached, strict=True)]
+    result.extend(_chain(left, config))
     return result
 
 
@@ -581,9 +584,8 @@ def associate(items: Sequence[Item], config: FusionConfig) -> list[Draft]:
     ordered = sorted(items, key=lambda i: i.key)
     explosive = [i for i in ordered if i.family in _EXPLOSIVE]
     fires: list[_Group] = []
-    for rounds, loose in _episodes(explosive, config):
-        episode = rounds + loose
-        x, y, cov = merge_position(rounds)
+    for episode in _episodes(explosive, config):
+        x, y, cov = merge_position(episode)
         kind = explosive_kind(episode)
         target = Target(
             family=EXPLOSIVE_FAMILIES[kind],
@@ -595,7 +597,7 @@ def associate(items: Sequence[Item], config: FusionConfig) -> list[Draft]:
             extra_cov=isotropic(episode_margin_m(config, EXPLOSIVE_FAMILIES[kind])),
             corroborated=True,
         )
-        fires.append(_Group(kind, episode, target, loose=frozenset(i.key for i in loose)))
+        fires.append(_Group(kind, list(episode), target))
     scans: dict[tuple[float, float, str, str], list[Item]] = {}
     for item in ordered:
         if item.family not in _EXPLOSIVE:
@@ -628,9 +630,8 @@ def associate(items: Sequence[Item], config: FusionConfig) -> list[Draft]:
         # a launch is where its rounds left from: fires and craters seen near it
         # corroborate it but are not where it fired (an impact's refine its place)
         launch = k < len(fires) and group.family == "launch"
-        placed = [i for i in group.items if i.key not in group.loose]
-        located = [i for i in placed if i.family in _EXPLOSIVE] if launch else []
-        x, y, cov = merge_position(located or placed)
+        located = [i for i in group.items if i.family in _EXPLOSIVE] if launch else []
+        x, y, cov = merge_position(located or group.items)
         # an episode's kind is voted by its rounds; a fire's by its hot spots and smoke
         voted = k >= len(fires) and group.family == FIRE_EFFECT
         drafts.append(Draft(group.items, None if voted else group.family, x, y, cov))
