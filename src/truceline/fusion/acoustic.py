@@ -22,8 +22,8 @@ works on short, independent time chunks:
    (:func:`_reassign`);
 5. ghost sources are folded into the source they point at
    (:func:`_absorb_ghosts`): always when that source is weapon fire (rounds
-   come in salvos), otherwise only when that explains them better than a
-   source of their own.
+   come in salvos; loud ones are heard beyond a sensor's rated range),
+   otherwise only when that explains them better than a source of their own.
 
 The classifiers' labels (launch, impact/explosion, gunfire, other) are evidence,
 not constraints: the edge classifier calls thunder ``explosion`` one time in
@@ -61,6 +61,7 @@ from truceline.fusion.acoustic_gate import (
     chi2_2dof_gate,
     fit_pairs,
     gate,
+    gate_one,
     pairs,
 )
 from truceline.fusion.config import FusionConfig
@@ -176,6 +177,20 @@ class _Chunk:
             config.acoustic_position_floor_m,
         )
         self.gate_chi2 = chi2_2dof_gate(config.gate_sigmas)
+        #: Station code of each detection, as Python ints (scalar loops).
+        self.code_list: list[int] = self.codes.tolist()
+        #: Per detection ``(x, y, azimuth, time, azimuth var, time var)`` for scalar fits.
+        self.rows: list[tuple[float, float, float, float, float, float]] = list(
+            zip(
+                self.x.tolist(),
+                self.y.tolist(),
+                self.az.tolist(),
+                self.t.tolist(),
+                (self.az_sigma**2).tolist(),
+                (self.t_sigma**2).tolist(),
+                strict=True,
+            )
+        )
         # Clutter: each station's detections spread uniformly over azimuth and
         # over the chunk's span plus one gap (an upper bound on the false rate).
         span = float(self.t[-1] - self.t[0]) + _chunk_gap_s(config) if len(detections) else 1.0
@@ -200,48 +215,69 @@ class _Chunk:
         throw the solution far away; a solution out of range of its stations, or
         with an origin after its arrivals, is rejected (``None``). Returns the
         state, its 3x3 covariance and the RMS normalised residual.
+
+        A source has a handful of members (one per station), so the normal
+        equations are accumulated in scalars and solved in closed form: small
+        numpy calls would cost more than the arithmetic.
         """
-        c = self.config.sound_speed_mps
-        idx = np.asarray(members, dtype=np.int64)
-        state = np.array([px, py, origin], dtype=float)
-        info = np.eye(3)
+        config = self.config
+        c = config.sound_speed_mps
+        floor2 = config.acoustic_position_floor_m**2
+        speed2 = (config.sound_speed_sigma_mps / c**2) ** 2
+        rows = [self.rows[i] for i in members]
+        sx, sy, so = float(px), float(py), float(origin)
+        info = (1.0, 0.0, 0.0, 1.0, 0.0, 1.0)
         rms = 0.0
-        x, y, az, t = self.x[idx], self.y[idx], self.az[idx], self.t[idx]
+        two_pi = 2 * math.pi
         for _ in range(8):
-            dx, dy = state[0] - x, state[1] - y
-            r2 = np.maximum(dx * dx + dy * dy, 1.0)
-            r = np.sqrt(r2)
-            az_var, t_var = self.arrays.noise(idx, r, self.config.acoustic_position_floor_m)
-            az_sigma, t_sigma = np.sqrt(az_var), np.sqrt(t_var)
-            res_az = (az - np.arctan2(dx, dy) + math.pi) % (2 * math.pi) - math.pi
-            res = np.concatenate([res_az / az_sigma, (t - (state[2] + r / c)) / t_sigma])
-            jac = np.empty((2 * idx.size, 3))
-            jac[: idx.size, 0] = dy / r2 / az_sigma
-            jac[: idx.size, 1] = -dx / r2 / az_sigma
-            jac[: idx.size, 2] = 0.0
-            jac[idx.size :, 0] = dx / (r * c) / t_sigma
-            jac[idx.size :, 1] = dy / (r * c) / t_sigma
-            jac[idx.size :, 2] = 1.0 / t_sigma
-            info = jac.T @ jac
-            step = np.linalg.solve(info + 1e-12 * np.eye(3), jac.T @ res)
-            shift = math.hypot(float(step[0]), float(step[1]))
+            i00 = i01 = i02 = i11 = i12 = i22 = g0 = g1 = g2 = ss = 0.0
+            for x, y, az, t, az_var0, t_var0 in rows:
+                dx, dy = sx - x, sy - y
+                r2 = dx * dx + dy * dy
+                if r2 < 1.0:
+                    r2 = 1.0
+                r = math.sqrt(r2)
+                wa = 1.0 / (az_var0 + floor2 / r2)
+                wt = 1.0 / (t_var0 + r2 * speed2)
+                ra = (az - math.atan2(dx, dy) + math.pi) % two_pi - math.pi
+                rt = t - (so + r / c)
+                ax, ay = dy / r2, -dx / r2
+                rc = r * c
+                tx, ty = dx / rc, dy / rc
+                i00 += wa * ax * ax + wt * tx * tx
+                i01 += wa * ax * ay + wt * tx * ty
+                i11 += wa * ay * ay + wt * ty * ty
+                i02 += wt * tx
+                i12 += wt * ty
+                i22 += wt
+                g0 += wa * ax * ra + wt * tx * rt
+                g1 += wa * ay * ra + wt * ty * rt
+                g2 += wt * rt
+                ss += wa * ra * ra + wt * rt * rt
+            info = (i00, i01, i02, i11, i12, i22)
+            step = _solve3(info, (g0, g1, g2), 1e-12)
+            if step is None:
+                return None
+            d0, d1, d2 = step
+            shift = math.hypot(d0, d1)
             if shift > 2_000.0:
-                step[:2] *= 2_000.0 / shift
-            step[2] = min(max(float(step[2]), -10.0), 10.0)
-            state = state + step
-            rms = math.sqrt(float(res @ res) / res.size)
-            if math.hypot(float(step[0]), float(step[1])) < 0.5 and abs(float(step[2])) < 1e-3:
+                d0, d1 = d0 * 2_000.0 / shift, d1 * 2_000.0 / shift
+            d2 = min(max(d2, -10.0), 10.0)
+            sx, sy, so = sx + d0, sy + d1, so + d2
+            rms = math.sqrt(ss / (2 * len(rows)))
+            if math.hypot(d0, d1) < 0.5 and abs(d2) < 1e-3:
                 break
-        ranges = np.hypot(state[0] - self.x[idx], state[1] - self.y[idx])
-        if not np.all(np.isfinite(state)) or np.any(ranges > self.max_range[idx] * 1.2):
+        if not (math.isfinite(sx) and math.isfinite(sy) and math.isfinite(so)):
             return None
-        if state[2] > float(self.t[idx].min()) + 1.0:
+        max_range = self.max_range
+        first = math.inf
+        for i, (x, y, _, t, _, _) in zip(members, rows, strict=True):
+            if math.hypot(sx - x, sy - y) > max_range[i] * 1.2:
+                return None
+            first = min(first, t)
+        if so > first + 1.0:
             return None
-        try:
-            cov3 = np.asarray(np.linalg.inv(info), dtype=float)
-        except np.linalg.LinAlgError:  # degenerate geometry: the pseudo-inverse
-            cov3 = np.asarray(np.linalg.pinv(info), dtype=float)
-        return np.asarray(state, dtype=float), cov3, rms
+        return np.array([sx, sy, so]), _inverse3(info), rms
 
     def source(
         self, members: Sequence[int], state: FloatArray, cov3: FloatArray, rms: float
@@ -257,6 +293,48 @@ class _Chunk:
             members=tuple(sorted(int(self.detections[i].index) for i in members)),
             rms=rms,
         )
+
+
+def _solve3(
+    m: tuple[float, float, float, float, float, float],
+    b: tuple[float, float, float],
+    ridge: float,
+) -> tuple[float, float, float] | None:
+    """Solve the symmetric 3x3 system ``(M + ridge I) x = b`` (``M`` as 00, 01, 02, 11, 12, 22)."""
+    a00, a01, a02, a11, a12, a22 = m
+    a00, a11, a22 = a00 + ridge, a11 + ridge, a22 + ridge
+    c00 = a11 * a22 - a12 * a12
+    c01 = a02 * a12 - a01 * a22
+    c02 = a01 * a12 - a02 * a11
+    det = a00 * c00 + a01 * c01 + a02 * c02
+    if not math.isfinite(det) or det == 0.0:
+        return None
+    c11 = a00 * a22 - a02 * a02
+    c12 = a01 * a02 - a00 * a12
+    c22 = a00 * a11 - a01 * a01
+    b0, b1, b2 = b
+    return (
+        (c00 * b0 + c01 * b1 + c02 * b2) / det,
+        (c01 * b0 + c11 * b1 + c12 * b2) / det,
+        (c02 * b0 + c12 * b1 + c22 * b2) / det,
+    )
+
+
+def _inverse3(m: tuple[float, float, float, float, float, float]) -> FloatArray:
+    """Inverse of a symmetric 3x3 matrix (the pseudo-inverse if singular)."""
+    a00, a01, a02, a11, a12, a22 = m
+    full = np.array([[a00, a01, a02], [a01, a11, a12], [a02, a12, a22]])
+    c00 = a11 * a22 - a12 * a12
+    c01 = a02 * a12 - a01 * a22
+    c02 = a01 * a12 - a02 * a11
+    det = a00 * c00 + a01 * c01 + a02 * c02
+    scale = max(abs(a00), abs(a11), abs(a22)) ** 3
+    if not math.isfinite(det) or abs(det) <= 1e-12 * scale:
+        return np.asarray(np.linalg.pinv(full), dtype=float)
+    c11 = a00 * a22 - a02 * a02
+    c12 = a01 * a02 - a00 * a12
+    c22 = a00 * a11 - a01 * a01
+    return np.array([[c00, c01, c02], [c01, c11, c12], [c02, c12, c22]]) / det
 
 
 def _refine_bearings(chunk: _Chunk, source: AcousticSource) -> AcousticSource:
@@ -278,9 +356,15 @@ def _refine_bearings(chunk: _Chunk, source: AcousticSource) -> AcousticSource:
         r = np.sqrt(r2)
         az_sigma = np.hypot(chunk.az_sigma[idx], chunk.config.acoustic_position_floor_m / r)
         res = np.asarray(_wrap(chunk.az[idx] - np.arctan2(dx, dy))) / az_sigma
-        jac = np.column_stack([dy / r2, -dx / r2]) / az_sigma[:, None]
-        info = jac.T @ jac
-        step = np.linalg.lstsq(jac, res, rcond=None)[0]
+        jx, jy = dy / r2 / az_sigma, -dx / r2 / az_sigma
+        a, b, d = float(jx @ jx), float(jx @ jy), float(jy @ jy)
+        info = np.array([[a, b], [b, d]])
+        g0, g1 = float(jx @ res), float(jy @ res)
+        det = a * d - b * b
+        if det > 1e-12 * a * d:  # normal equations in closed form
+            step = np.array([(d * g0 - b * g1) / det, (a * g1 - b * g0) / det])
+        else:  # bearings nearly parallel: minimum-norm least squares
+            step = np.linalg.lstsq(np.column_stack([jx, jy]), res, rcond=None)[0]
         shift = float(np.hypot(step[0], step[1]))
         if shift > 2_000.0:
             step *= 2_000.0 / shift
@@ -326,20 +410,26 @@ class _Support:
         self.gated = gated
         bounds = np.searchsorted(gated.proposal, np.arange(n_proposals + 1), side="left")
         self.bounds = bounds.tolist()
+        # Each proposal's gated detections by station, best LLR first (ties: lower
+        # detection), so the best available one per station is the first available.
+        station = chunk.codes[gated.detection]
+        order = np.lexsort((gated.detection, -gated.llr, station, gated.proposal))
+        self.sorted = Gated(gated.proposal[order], gated.detection[order], gated.llr[order])
+        self.sorted_station = station[order]
+        self.detection: list[int] = self.sorted.detection.tolist()
+        self.llr: list[float] = self.sorted.llr.tolist()
+        self.station: list[int] = self.sorted_station.tolist()
 
     def initial(self, n_proposals: int, available: BoolArray) -> tuple[FloatArray, IntArray]:
         """Score (summed best available LLR per station) and station count of every proposal."""
-        g = self.gated
+        g = self.sorted  # by proposal, station, best LLR first
         keep = available[g.detection]
-        g = Gated(g.proposal[keep], g.detection[keep], g.llr[keep])
-        if g.proposal.size == 0:
+        if not keep.any():
             return np.zeros(n_proposals), np.zeros(n_proposals, dtype=np.int64)
-        station = self.codes[g.detection]
-        order = np.lexsort((g.detection, -g.llr, station, g.proposal))
-        p, s = g.proposal[order], station[order]
+        p, s, llr = g.proposal[keep], self.sorted_station[keep], g.llr[keep]
         head = np.ones(p.size, dtype=bool)
         head[1:] = (p[1:] != p[:-1]) | (s[1:] != s[:-1])
-        weights = g.llr[order][head]
+        weights = llr[head]
         score: FloatArray = np.bincount(p[head], weights=weights, minlength=n_proposals).astype(
             float
         )
@@ -347,28 +437,46 @@ class _Support:
         return score, count
 
     def best(self, k: int, available: BoolArray) -> tuple[list[int], float]:
-        """Best available detection per station of proposal ``k``, and the summed LLR."""
-        lo, hi = self.bounds[k], self.bounds[k + 1]
-        return _best_per_station(
-            self.gated.detection[lo:hi], self.gated.llr[lo:hi], self.codes, available
-        )
+        """Best available detection per station of proposal ``k``, and the summed LLR.
+
+        Members are sorted; the sum runs in station order (as :func:`_best_per_station`).
+        """
+        members: list[int] = []
+        total = 0.0
+        taken = -1
+        detection, llr, station = self.detection, self.llr, self.station
+        for j in range(self.bounds[k], self.bounds[k + 1]):
+            code = station[j]
+            if code == taken:
+                continue
+            d = detection[j]
+            if available[d]:
+                members.append(d)
+                total += llr[j]
+                taken = code
+        members.sort()
+        return members, total
 
 
 def _best_per_station(
-    detection: IntArray, llr: FloatArray, codes: IntArray, available: BoolArray
+    detection: list[int], llr: list[float], codes: list[int], available: BoolArray
 ) -> tuple[list[int], float]:
-    """Per station the available detection of largest LLR; members sorted, and their LLR sum."""
-    keep = available[detection]
-    detection, llr = detection[keep], llr[keep]
-    if detection.size == 0:
-        return [], 0.0
-    station = codes[detection]
-    order = np.lexsort((detection, -llr, station))
-    s = station[order]
-    head = np.ones(s.size, dtype=bool)
-    head[1:] = s[1:] != s[:-1]
-    chosen = order[head]
-    return sorted(detection[chosen].tolist()), float(llr[chosen].sum())
+    """Per station the available detection of largest LLR; members sorted, and their LLR sum.
+
+    Ties go to the lower detection; the sum runs in station order.
+    """
+    best: dict[int, tuple[float, int]] = {}
+    for d, value in zip(detection, llr, strict=True):
+        if not available[d]:
+            continue
+        code = codes[d]
+        held = best.get(code)
+        if held is None or value > held[0] or (value == held[0] and d < held[1]):
+            best[code] = (value, d)
+    total = 0.0
+    for code in sorted(best):
+        total += best[code][0]
+    return sorted(d for _, d in best.values()), total
 
 
 def _stations(chunk: _Chunk, members: Sequence[int]) -> int:
@@ -421,8 +529,10 @@ def _accept(
         return None
     for _ in range(2):
         state, cov3, rms = fitted
-        gated = chunk.gate(state[None, :], cov3[None, :, :])
-        regated, _ = _best_per_station(gated.detection, gated.llr, chunk.codes, available)
+        detection, llr = gate_one(
+            chunk.arrays, state, cov3, chunk.window(), chunk.gate_chi2, chunk.log_clutter
+        )
+        regated, _ = _best_per_station(detection.tolist(), llr.tolist(), chunk.code_list, available)
         if set(regated) == set(members) or _stations(chunk, regated) < need:
             break
         second = chunk.fit(regated, float(state[0]), float(state[1]), float(state[2]))
@@ -451,7 +561,7 @@ def _greedy(
     while heap:
         neg, k = heapq.heappop(heap)
         members, value = support.best(k, available)
-        if _stations(chunk, members) < need:
+        if len(members) < need:  # one member per station
             continue
         if value < -neg - 1e-9:  # some support was used since: re-rank
             heapq.heappush(heap, (-value, k))
@@ -545,30 +655,17 @@ def _associate_chunk(chunk: _Chunk) -> list[AcousticSource]:
     return [chunk.source(f.members, f.state, f.cov3, f.rms) for f in fits]
 
 
-def _rounds_span(chunk: _Chunk, source: AcousticSource) -> tuple[float, float]:
-    """First and last origin (epoch seconds) of the rounds of ``source`` (arrivals at its position)."""
-    idx = np.fromiter((chunk.position[m] for m in source.members), dtype=np.int64)
-    r = np.hypot(source.x - chunk.x[idx], source.y - chunk.y[idx])
-    implied = chunk.t[idx] - r / chunk.config.sound_speed_mps
-    return min(source.origin_s, float(implied.min())), max(source.origin_s, float(implied.max()))
-
-
-def _explained_by(chunk: _Chunk, weak: AcousticSource, strong: AcousticSource) -> bool:
+def _explained_by(chunk: _Chunk, weak: AcousticSource, strong: AcousticSource, fires: bool) -> bool:
     """Whether the bearings of ``weak`` point at ``strong`` (a ghost of its salvo).
 
     Several rounds fired within seconds from one position (a salvo, a battery)
     give each station several arrivals; pairing arrivals of different rounds at
     different stations makes ghost sources a few kilometres off. Their bearings
     still point at the real position, only their times do not fit one instant.
-    A round fired within ``salvo_window_s`` of the rounds already gathered at
-    ``strong`` (its first to its last) is one more round of the same fire
-    mission, located on its own when it was heard at enough stations.
+    ``fires`` says whether ``strong`` is weapon fire (:func:`_fires`).
     """
     window = chunk.config.salvo_window_s
-    if window <= 0:
-        return False
-    first, last = _rounds_span(chunk, strong)
-    if not first - window <= weak.origin_s <= last + window:
+    if window <= 0 or abs(weak.origin_s - strong.origin_s) > window:
         return False
     config = chunk.config
     idx = np.fromiter((chunk.position[m] for m in weak.members), dtype=np.int64)
@@ -581,10 +678,8 @@ def _explained_by(chunk: _Chunk, weak: AcousticSource, strong: AcousticSource) -
     # rocket salvo is heard half as far again (the demo's attack salvo at
     # 28 km by sensors rated 18-22 km). For weapon fire the detections exist
     # and their bearings and times are the evidence, so range does not veto.
-    fires = _fires(chunk, strong)
     in_range = r <= chunk.max_range[idx] * 1.2
-    hit = (off * r <= config.gate_sigmas * lateral) & (implied >= first - window)
-    hit &= implied <= last + window
+    hit = (off * r <= config.gate_sigmas * lateral) & (np.abs(implied - strong.origin_s) <= window)
     if not fires:
         hit &= in_range
     if int(hit.sum()) * 3 < 2 * idx.size:
@@ -622,12 +717,17 @@ def _absorb_ghosts(chunk: _Chunk, sources: list[AcousticSource]) -> list[Acousti
     """
     ranked = sorted(sources, key=lambda s: (-len(s.members), s.rms, s.members))
     kept: list[AcousticSource] = []
+    fires: list[bool] = []
     grown: set[tuple[int, ...]] = set()
     for source in ranked:
-        host = next((k for k in kept if _explained_by(chunk, source, k)), None)
-        if host is None:
+        at = next(
+            (j for j, k in enumerate(kept) if _explained_by(chunk, source, k, fires[j])), None
+        )
+        if at is None:
             kept.append(source)
+            fires.append(_fires(chunk, source))
             continue
+        host = kept[at]
         merged = AcousticSource(
             x=host.x,
             y=host.y,
@@ -637,7 +737,8 @@ def _absorb_ghosts(chunk: _Chunk, sources: list[AcousticSource]) -> list[Acousti
             members=tuple(sorted(host.members + source.members)),
             rms=host.rms,
         )
-        kept[kept.index(host)] = merged
+        kept[at] = merged
+        fires[at] = _fires(chunk, merged)
         grown.discard(host.members)
         grown.add(merged.members)
     return [_refine_bearings(chunk, k) if k.members in grown else k for k in kept]
