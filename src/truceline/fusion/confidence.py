@@ -43,6 +43,19 @@ Source groups (independence)
     corroborate that *something* happened (a satellite hot spot, a crater found
     later) contribute to ``P(real)`` but not to ``P(kind)``.
 
+Kind likelihood of a located source
+    Where the question is not "is it real" but "which of two kinds is it" — a
+    source heard at a gun position that most stations call an impact: a round
+    of the launch or a shell landing on the gun? — the engine needs how
+    likely the members' labels are under each true kind, not a vote
+    (:func:`label_log_likelihoods`). A label ``l`` reported with confidence
+    ``c`` says the true kind is ``l`` with probability ``c``; the rest,
+    ``1 - c``, is shared among the other kinds in proportion to how often each
+    is given that label, ``P(l | k)`` (the classifier's confusion rates,
+    ``FusionConfig.label_confusion``, defaults :data:`DEFAULT_LABEL_CONFUSION`).
+    Each label's probabilities are clipped like ``c_g`` above and the labels
+    are pooled as independent evidence (a sum of logs, from an even prior).
+
 Recalibration
     Whether these numbers mean what they say is measured on simulated
     scenarios (:mod:`truceline.evaluation.calibration_study`: reliability
@@ -58,18 +71,41 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 __all__ = [
+    "DEFAULT_LABEL_CONFUSION",
     "Contribution",
     "apply_confidence_map",
     "event_confidence",
+    "label_log_likelihoods",
     "noisy_or_by_source",
     "pooled_kind_probability",
 ]
 
 _CLIP = (0.05, 0.95)
+
+#: Default confusion rates of the acoustic edge classifiers,
+#: ``{modality: {true kind: {label: P(label | true kind)}}}``. They are the
+#: rates of the simulated edge classifier the demo scenarios are generated with
+#: (:mod:`truceline.simulate.ground`, its classifier model: a launch is labelled
+#: explosion/impact about one time in four, thunder explosion one time in
+#: five), not field measurements: an operator with a measured confusion matrix
+#: for the deployed classifiers overrides them (``label_confusion`` of the
+#: fusion configuration or of a reliability file).
+DEFAULT_LABEL_CONFUSION: Final[Mapping[str, Mapping[str, Mapping[str, float]]]] = {
+    "acoustic": {
+        "launch": {"launch": 0.72, "explosion": 0.16, "impact": 0.07, "other": 0.05},
+        "impact": {"impact": 0.70, "explosion": 0.20, "launch": 0.05, "other": 0.05},
+        "explosion": {"explosion": 0.78, "impact": 0.12, "launch": 0.04, "other": 0.06},
+        "gunfire": {"gunfire": 0.85, "explosion": 0.05, "other": 0.10},
+        "thunder": {"other": 0.8, "explosion": 0.2},
+    },
+}
+#: ``P(label | true kind)`` of a label a kind's row does not list.
+_UNLISTED_RATE = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +193,42 @@ def pooled_kind_probability(
         p = min(max(p, _CLIP[0]), _CLIP[1])
         total += math.log(p / (1.0 - p))
     return 1.0 / (1.0 + math.exp(-total))
+
+
+def label_log_likelihoods(
+    labels: Iterable[tuple[str, float]], confusion: Mapping[str, Mapping[str, float]]
+) -> dict[str, float]:
+    """Log-likelihood of a source's labels under each true kind (module docstring).
+
+    Parameters
+    ----------
+    labels
+        ``(label, confidence)`` of each classifying member, confidence in [0, 1].
+    confusion
+        ``{true kind: {label: P(label | true kind)}}`` of their modality.
+
+    Returns
+    -------
+    dict
+        ``{true kind: log-likelihood}`` (natural log, up to a constant common
+        to all kinds); empty when there are no labels or no kinds.
+    """
+    kinds = sorted(confusion)
+    result = dict.fromkeys(kinds, 0.0)
+    seen = False
+    for label, confidence in labels:
+        seen = True
+        rates = {k: confusion[k].get(label, _UNLISTED_RATE) for k in kinds}
+        if label in confusion:
+            c = min(max(float(confidence), 0.0), 1.0)
+            others = sum(r for k, r in rates.items() if k != label) or 1.0
+            shares = {k: c if k == label else (1.0 - c) * rates[k] / others for k in kinds}
+        else:  # a label no kind is named after ("other"): the rates alone
+            total = sum(rates.values()) or 1.0
+            shares = {k: rates[k] / total for k in kinds}
+        for k in kinds:
+            result[k] += math.log(min(max(shares[k], _CLIP[0]), _CLIP[1]))
+    return result if seen and kinds else {}
 
 
 def apply_confidence_map(knots: Sequence[tuple[float, float]], p: float) -> float:

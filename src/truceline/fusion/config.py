@@ -12,9 +12,10 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from truceline.fusion.confidence import DEFAULT_LABEL_CONFUSION
 from truceline.model.ids import content_id
 
-__all__ = ["FusionConfig"]
+__all__ = ["FusionConfig", "parse_confusion"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,12 @@ class FusionConfig:
         final event confidence (linear between knots, constant beyond), fitted
         on held-out simulated scenarios together with the reliabilities it
         goes with (:mod:`truceline.evaluation.calibration`); empty: none.
+    label_confusion
+        ``(modality, true kind, label, P(label | true kind))``: confusion
+        rates of a modality's classifiers, replacing the documented defaults
+        (:data:`truceline.fusion.confidence.DEFAULT_LABEL_CONFUSION`) row by
+        row (every label of a listed ``(modality, true kind)`` row must be
+        given); empty: the defaults.
     """
 
     sound_speed_mps: float = 337.4
@@ -115,6 +122,7 @@ class FusionConfig:
     sensor_reliability: tuple[tuple[str, str, float], ...] = ()
     source_groups: tuple[tuple[str, str], ...] = ()
     confidence_map: tuple[tuple[float, float], ...] = ()
+    label_confusion: tuple[tuple[str, str, str, float], ...] = ()
 
     def __post_init__(self) -> None:
         # Reliability tables are stored sorted and de-duplicated so that the
@@ -123,6 +131,7 @@ class FusionConfig:
             object.__setattr__(self, name, _reliability_table(name, getattr(self, name)))
         object.__setattr__(self, "source_groups", _group_table(self.source_groups))
         object.__setattr__(self, "confidence_map", _confidence_map(self.confidence_map))
+        object.__setattr__(self, "label_confusion", _confusion_table(self.label_confusion))
         if not 0.0 < self.default_reliability < 1.0:
             raise ValueError(
                 f"default_reliability must be in (0, 1), got {self.default_reliability}"
@@ -144,10 +153,28 @@ class FusionConfig:
             data[name] = table
         data["source_groups"] = dict(self.source_groups)
         data["confidence_map"] = [list(knot) for knot in self.confidence_map]
+        confusion: dict[str, dict[str, dict[str, float]]] = {}
+        for modality, kind, label, probability in self.label_confusion:
+            confusion.setdefault(modality, {}).setdefault(kind, {})[label] = probability
+        data["label_confusion"] = confusion
         for name in _OPTIONAL_TABLES:
             if not data[name]:
                 del data[name]
         return data
+
+    def confusion(self, modality: str) -> dict[str, dict[str, float]]:
+        """``{true kind: {label: P(label | true kind)}}`` of a modality's classifiers.
+
+        The configured rows (``label_confusion``) over the documented defaults;
+        empty for a modality with neither.
+        """
+        rows = {k: dict(v) for k, v in DEFAULT_LABEL_CONFUSION.get(modality, {}).items()}
+        configured: dict[str, dict[str, float]] = {}
+        for key, kind, label, probability in self.label_confusion:
+            if key == modality:
+                configured.setdefault(kind, {})[label] = probability
+        rows.update(configured)
+        return rows
 
     @property
     def digest(self) -> str:
@@ -182,13 +209,66 @@ class FusionConfig:
             ):
                 raise ValueError("confidence_map: expected a list of [stated, calibrated] pairs")
             values["confidence_map"] = tuple((float(x), float(y)) for x, y in knots)
+        if "label_confusion" in data:
+            values["label_confusion"] = parse_confusion(data["label_confusion"], "label_confusion")
         return cls(**values)
 
 
 #: The configuration fields holding ``(key, kind, probability)`` reliability tables.
 _RELIABILITY_TABLES = ("modality_reliability", "sensor_reliability")
 #: Fields left out of :meth:`FusionConfig.to_dict` when empty (and parsed apart).
-_OPTIONAL_TABLES = (*_RELIABILITY_TABLES, "source_groups", "confidence_map")
+_OPTIONAL_TABLES = (*_RELIABILITY_TABLES, "source_groups", "confidence_map", "label_confusion")
+
+
+def _confusion_table(
+    entries: Iterable[tuple[str, str, str, float]],
+) -> tuple[tuple[str, str, str, float], ...]:
+    """Validate and sort confusion rates: each ``(modality, kind)`` row sums to at most 1."""
+    table: dict[tuple[str, str, str], float] = {}
+    for entry in entries:
+        if len(entry) != 4:
+            raise ValueError(
+                f"label_confusion: expected (modality, kind, label, probability), got {entry!r}"
+            )
+        modality, kind, label = str(entry[0]), str(entry[1]), str(entry[2])
+        probability = float(entry[3])
+        where = f"label_confusion.{modality}.{kind}.{label}"
+        if not modality or not kind or not label:
+            raise ValueError(f"{where}: empty modality, kind or label")
+        if not 0.0 <= probability <= 1.0:
+            raise ValueError(f"{where}: probability must be in [0, 1], got {probability}")
+        if table.get((modality, kind, label), probability) != probability:
+            raise ValueError(f"{where}: given twice with different values")
+        table[modality, kind, label] = probability
+    sums: dict[tuple[str, str], float] = {}
+    for (modality, kind, _), probability in table.items():
+        sums[modality, kind] = sums.get((modality, kind), 0.0) + probability
+    for (modality, kind), total in sorted(sums.items()):
+        if total > 1.0 + 1e-6:
+            raise ValueError(
+                f"label_confusion.{modality}.{kind}: rates sum to {total:.4g}, more than 1"
+            )
+    return tuple((*key, table[key]) for key in sorted(table))
+
+
+def parse_confusion(value: Any, where: str) -> tuple[tuple[str, str, str, float], ...]:
+    """``{modality: {kind: {label: probability}}}`` into table entries, naming the bad field."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{where}: expected a mapping of {{modality: {{kind: {{label: p}}}}}}")
+    entries: list[tuple[str, str, str, float]] = []
+    for modality, kinds in value.items():
+        if not isinstance(kinds, dict):
+            raise ValueError(f"{where}.{modality}: expected a mapping of kind to label rates")
+        for kind, labels in kinds.items():
+            if not isinstance(labels, dict):
+                raise ValueError(f"{where}.{modality}.{kind}: expected a mapping of label to p")
+            for label, p in labels.items():
+                if isinstance(p, bool) or not isinstance(p, int | float):
+                    raise ValueError(
+                        f"{where}.{modality}.{kind}.{label}: expected a number, got {p!r}"
+                    )
+                entries.append((str(modality), str(kind), str(label), float(p)))
+    return tuple(entries)
 
 
 def _confidence_map(knots: Iterable[tuple[float, float]]) -> tuple[tuple[float, float], ...]:

@@ -24,6 +24,9 @@ Two levels, each decomposed into independent components
       the one episode of well-placed rounds it most likely belongs to
       (:func:`_attach`), so it can neither bridge two shellings nor stand
       alone 1.5–2 km from its own.
+      An episode whose labels, weighed by the classifiers' confusion rates,
+      and place make it more likely rounds of another family's episode (a
+      launch round heard as an impact at the gun) joins it (:func:`_rejoin`).
    b. **Scan by scan, a global assignment.** Every other item belongs to a
       scan (one look of one source group, :mod:`.sources`). Scans are taken
       in time order; within a scan, items of one family that meet the gate
@@ -357,7 +360,84 @@ def _episodes(explosive: list[Item], config: FusionConfig) -> list[list[Item]]:
     attached, left = _attach(diffuse, episodes, config)
     result = [rounds + extra for rounds, extra in zip(episodes, attached, strict=True)]
     result.extend(_chain(left, config))
-    return result
+    return _rejoin(result, config)
+
+
+def _family_loglik(episode: Sequence[Item], family: str) -> float | None:
+    """Log-likelihood of an episode's labels if all its sources were of ``family``.
+
+    The best true kind of the family (an "impact" episode may be impacts or
+    explosions); ``None`` when a member has no label likelihood.
+    """
+    total = 0.0
+    for item in episode:
+        values = [v for k, v in item.kind_loglik.items() if EXPLOSIVE_FAMILIES.get(k) == family]
+        if not values:
+            return None
+        total += max(values)
+    return total
+
+
+def _rejoin(episodes: list[list[Item]], config: FusionConfig) -> list[list[Item]]:
+    """Episodes whose labels and place make them rounds of another family's episode.
+
+    An episode of located sources whose classifiers called its rounds one kind
+    (a launch's rounds heard as impacts, about one label in four) may be rounds
+    of an episode of another family at its place. It joins the episode of
+    another family within ``episode_window_s`` of it (the same-family window:
+    the hypothesis is that it is one of its rounds) that maximises the
+    log-likelihood ratio of the two hypotheses, when positive and within the
+    99 % gate: H1, its sources are of that family
+    (:attr:`~truceline.fusion.items.Item.kind_loglik`) and it lies where that
+    episode is (:func:`~truceline.fusion.assign.episode_attach_llr`); H0, they
+    are of its own family and it is an event of its own, anywhere. A shell
+    landing on a gun position after it fired (counter-battery fire) stays
+    apart: its confident impact labels outweigh the place. Joins are taken
+    best first; an episode that takes another is not itself moved.
+    """
+    if len(episodes) < 2:
+        return episodes
+    families = [EXPLOSIVE_FAMILIES[explosive_kind(e)] for e in episodes]
+    spans = [(min(i.t_lo for i in e), max(i.t_hi for i in e)) for e in episodes]
+    places = [merge_position(e) for e in episodes]
+    joins: list[tuple[float, int, int]] = []
+    for k, episode in enumerate(episodes):
+        own = _family_loglik(episode, families[k])
+        if own is None:
+            continue
+        x, y, cov = places[k]
+        probe = Item(
+            key=episode[0].key, kind=families[k], family=families[k], lon=0.0, lat=0.0,
+            cov=cov, t=spans[k][0], t_sigma=0.0, t_lo=spans[k][0], t_hi=spans[k][1],
+            members=(), contributions=(), modalities=frozenset(), x=x, y=y,
+        )  # fmt: skip
+        for j in range(len(episodes)):
+            if families[j] == families[k]:
+                continue
+            gap = max(spans[j][0] - spans[k][1], spans[k][0] - spans[j][1], 0.0)
+            if gap > config.episode_window_s:
+                continue
+            labels = _family_loglik(episode, families[j])
+            if labels is None:
+                continue
+            ox, oy, ocov = places[j]
+            m2, place = episode_attach_llr(probe, ox, oy, ocov, families[j], config)
+            llr = labels - own + place
+            if m2 <= CHI2_2DOF_99 and llr > 0.0:
+                joins.append((llr, k, j))
+    if not joins:
+        return episodes
+    moved: dict[int, int] = {}
+    takers: set[int] = set()
+    for _, k, j in sorted(joins, key=lambda r: (-r[0], r[1], r[2])):
+        if k in moved or k in takers or j in moved:
+            continue
+        moved[k] = j
+        takers.add(j)
+    result = [list(e) for e in episodes]
+    for k, j in sorted(moved.items()):
+        result[j].extend(episodes[k])
+    return [e for k, e in enumerate(result) if k not in moved]
 
 
 def is_discrete(item: Item) -> bool:

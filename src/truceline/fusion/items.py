@@ -79,6 +79,11 @@ class Item:
         ``None`` for a source located from several stations.
     kind_votes, class_votes
         Confidence-weighted votes for the kind and the weapon class.
+    kind_loglik
+        Log-likelihood of a located source's labels under each true kind
+        (:func:`truceline.fusion.confidence.label_log_likelihoods`, up to a
+        constant); empty when its modality has no confusion rates, and for
+        point observations.
     count
         Largest reported number of objects (equipment).
     half_extent_m
@@ -105,6 +110,7 @@ class Item:
     scan: Scan | None = None
     kind_votes: dict[str, float] = field(default_factory=dict)
     class_votes: dict[str, float] = field(default_factory=dict)
+    kind_loglik: dict[str, float] = field(default_factory=dict)
     count: int = 1
     half_extent_m: tuple[float, float] = (0.0, 0.0)
     x: float = 0.0

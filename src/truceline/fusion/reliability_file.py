@@ -36,7 +36,7 @@ from typing import Any, Final
 import yaml
 
 from truceline.fileio import write_atomic
-from truceline.fusion.config import FusionConfig
+from truceline.fusion.config import FusionConfig, parse_confusion
 from truceline.fusion.reliability import ReliabilityEstimate
 from truceline.model.errors import RecordError
 
@@ -52,7 +52,16 @@ __all__ = [
 
 RELIABILITY_FORMAT: Final = "truceline-reliability/1"
 _KEYS: Final = frozenset(
-    {"format", "provenance", "modalities", "sensors", "groups", "confidence_map", "estimates"}
+    {
+        "format",
+        "provenance",
+        "modalities",
+        "sensors",
+        "groups",
+        "confidence_map",
+        "estimates",
+        "label_confusion",
+    }
 )
 
 
@@ -70,6 +79,10 @@ class ReliabilityFile:
         The re-estimation records behind them, if any (as written).
     sha256
         Hex SHA-256 of the file's bytes as read (empty when not read from a file).
+    label_confusion
+        Classifier confusion rates ``(modality, true kind, label, P(label | true
+        kind))`` (``FusionConfig.label_confusion``); the file's rows replace the
+        configuration's.
     """
 
     modality_reliability: tuple[tuple[str, str, float], ...] = ()
@@ -79,6 +92,7 @@ class ReliabilityFile:
     provenance: Mapping[str, Any] = field(default_factory=dict)
     estimates: tuple[Mapping[str, Any], ...] = ()
     sha256: str = ""
+    label_confusion: tuple[tuple[str, str, str, float], ...] = ()
 
 
 def _table(data: Any, name: str, file: str) -> tuple[tuple[str, str, float], ...]:
@@ -161,7 +175,19 @@ def load_reliability_file(path: Path) -> ReliabilityFile:
         provenance,
         tuple(estimates),
         hashlib.sha256(raw).hexdigest(),
+        _confusion(data.get("label_confusion"), file),
     )
+
+
+def _confusion(data: Any, file: str) -> tuple[tuple[str, str, str, float], ...]:
+    """The ``label_confusion`` table, errors naming the file and the field."""
+    if data is None:
+        return ()
+    try:
+        return parse_confusion(data, "label_confusion")
+    except ValueError as exc:
+        where, _, message = str(exc).partition(": ")
+        raise RecordError(message, file=file, field=where) from None
 
 
 def _is_number(value: Any) -> bool:
@@ -207,6 +233,8 @@ def _merged(config: FusionConfig, content: ReliabilityFile, path: Path) -> Fusio
         return tuple((a, b, p) for (a, b), p in sorted(table.items()))
 
     groups = dict(config.source_groups) | dict(content.source_groups)
+    rows = {(m, k) for m, k, _, _ in content.label_confusion}
+    confusion = [e for e in config.label_confusion if (e[0], e[1]) not in rows]
     try:
         return replace(
             config,
@@ -214,6 +242,7 @@ def _merged(config: FusionConfig, content: ReliabilityFile, path: Path) -> Fusio
             sensor_reliability=merged(config.sensor_reliability, content.sensor_reliability),
             source_groups=tuple(sorted(groups.items())),
             confidence_map=content.confidence_map or config.confidence_map,
+            label_confusion=(*confusion, *content.label_confusion),
         )
     except ValueError as exc:
         raise RecordError(str(exc), file=str(path)) from None

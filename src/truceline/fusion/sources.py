@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 
 from truceline.fusion.acoustic import UNCLASSIFIED
 from truceline.fusion.assign import EXPLOSIVE_FAMILIES, family_of
-from truceline.fusion.confidence import Contribution
+from truceline.fusion.confidence import Contribution, label_log_likelihoods
 from truceline.fusion.config import FusionConfig
 from truceline.fusion.items import Cov, Item, vote, winner
 from truceline.fusion.reliability import observation_contribution
@@ -165,14 +165,18 @@ class ItemFactory:
         """The item of a source located from several ground arrivals.
 
         Its kind is the confidence-weighted vote of the members that classify
-        (``"other"`` if none does).
+        (``"other"`` if none does). The likelihood of their labels under each
+        true kind (:attr:`Item.kind_loglik`) is kept for the engine to weigh
+        one kind against another where position and time also speak.
         """
         votes: dict[str, float] = {}
         contributions = []
+        labels: dict[str, list[tuple[str, float]]] = {}
         for _, obs in members:
             contribution = self.contribution(obs)
             if contribution.classifies:
                 vote(votes, obs.kind, max(contribution.confidence * contribution.reliability, 1e-6))
+                labels.setdefault(obs.modality, []).append((obs.kind, contribution.confidence))
             contributions.append(contribution)
         kind = winner(votes) if votes else "other"
         ids = tuple(sorted(oid for oid, _ in members))
@@ -191,4 +195,24 @@ class ItemFactory:
             contributions=tuple(contributions),
             modalities=frozenset(obs.modality for _, obs in members),
             kind_votes=votes,
+            kind_loglik=self.kind_loglik(labels),
         )
+
+    def kind_loglik(self, labels: Mapping[str, Sequence[tuple[str, float]]]) -> dict[str, float]:
+        """Log-likelihood of labels under each true kind, pooled over modalities.
+
+        ``labels`` maps a modality to its members' ``(label, confidence)``;
+        modalities without confusion rates (``FusionConfig.label_confusion``)
+        are left out, and only the kinds every used modality knows are kept.
+        """
+        result: dict[str, float] | None = None
+        for modality in sorted(labels):
+            confusion = self.config.confusion(modality)
+            if not confusion:
+                continue
+            part = label_log_likelihoods(labels[modality], confusion)
+            if result is None:
+                result = part
+            else:
+                result = {k: v + part[k] for k, v in result.items() if k in part}
+        return result or {}
