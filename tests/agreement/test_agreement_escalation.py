@@ -140,7 +140,11 @@ def test_a_pattern_at_the_top_level_lists_its_members_and_their_evidence(tmp_pat
     assert record.finding_id == pattern.id and is_pattern_finding(pattern)
     assert [m["id"] for m in record.members] == pattern.attributes["pattern"]["members"]
     assert len(record.members) == 7
-    assert {item.observation_id for item in record.evidence} == set(pattern.evidence)
+    # the pattern's evidence is its member findings; the record lists their observations
+    assert pattern.evidence == tuple(pattern.attributes["pattern"]["members"])
+    members = {f.id: f for f in outcome.findings if f.id in set(pattern.evidence)}
+    behind = set().union(*(set(f.evidence) for f in members.values()))
+    assert {item.observation_id for item in record.evidence} == behind
     assert len(record.evidence) == 14  # two observations of each of the seven explosions
 
 

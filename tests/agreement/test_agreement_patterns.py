@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from agreement.agreement_testkit import DAY, T0, demo_content, event, offset
 from truceline.agreement import adjudicate, agreement_from_dict, check_agreement_dict
+from truceline.agreement.escalation import EscalationError, observations
 from truceline.agreement.model import Agreement
 from truceline.agreement.patterns import (
     PATTERN_KEY,
@@ -117,10 +118,17 @@ def test_a_barrage_is_one_pattern_finding_listing_its_members() -> None:
     assert described["count"] == 8
     assert described["events"] == sorted(e.id for e in events)
     assert described["members"] == sorted(f.id for f in singles if f.rule_id == "no-fire")
-    assert pattern.evidence == tuple(sorted(f"b-{i}" for i in range(8)))
+    # its evidence is its member findings; the observations are theirs
+    assert pattern.evidence == tuple(described["members"])
+    by_id = {f.id: f for f in findings}
+    assert observations(pattern, by_id) == frozenset(f"b-{i}" for i in range(8))
     assert pattern.severity == "critical" and pattern.escalation_level == "attack"
     assert pattern.agreement_id == agreement().version_id and pattern.agreement_version == 1
     assert pattern.time == events[0].time
+    # a member missing from the findings given: its observations are unknown, not dropped
+    del by_id[described["members"][3]]
+    with pytest.raises(EscalationError, match="member finding"):
+        observations(pattern, by_id)
     assert described["time_end"] == "2026-11-02T03:30:00Z"
     low, high = described["chainage_m"]
     assert 0 < high - low < 10_000

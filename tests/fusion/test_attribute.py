@@ -51,22 +51,59 @@ def test_impact_is_attributed_to_the_side_of_its_paired_launch() -> None:
     assert judged["impact"]["basis"] == FIT_BASIS
 
 
-def test_impact_fitting_launches_on_both_sides_is_undetermined() -> None:
-    # guns 4 km either side of the line fire 40 s before an impact about 6.1 and
-    # 6.7 km away: range and time of flight fit both, so no side can be named
+def _guns_either_side_and_an_impact(east_m: float) -> list[Event]:
+    """Guns 4 km either side of the line, an impact 5 km north 40 s later, ``east_m`` east."""
     west = _event("launch", -4_000.0)
     east = dataclasses.replace(_event("launch", 4_000.0), members=("obs-east-gun",))
-    lon, lat = FRAME.point_to_geo(500.0, 5_000.0)
+    lon, lat = FRAME.point_to_geo(east_m, 5_000.0)
     impact = dataclasses.replace(_event("impact", 0.0, dt_s=40.0), lon=lon, lat=lat)
-    judged = _judge([west, east, impact])
-    record = judged["impact"]
+    return [west, east, impact]
+
+
+def test_impact_fitting_launches_on_both_sides_is_undetermined() -> None:
+    # an impact on the line itself, 6.4 km from each gun: range, time of flight and
+    # direction of fire fit both equally, so no side can be named
+    record = _judge(_guns_either_side_and_an_impact(0.0))["impact"]
     assert record["party"] == UNDETERMINED
     assert record["basis"] == FIT_BASIS
     probabilities = record["probabilities"]
     assert isinstance(probabilities, dict)
     assert 0.2 < probabilities["west"] < 0.8 and 0.2 < probabilities["east"] < 0.8
-    assert record["landed_on"] == "east"  # recorded, never used to attribute
+    assert record["landed_on"] == UNDETERMINED
     assert len(record["launch_candidates"]) == 2  # type: ignore[arg-type]
+
+
+def test_direction_of_fire_favours_the_gun_across_the_line() -> None:
+    # 2 km east of the line: 7.8 km from the west gun, 5.4 km from the east one, both
+    # fit range and time of flight, but the east gun would have shelled its own side
+    events = _guns_either_side_and_an_impact(2_000.0)
+    record = _judge(events)["impact"]
+    assert record["landed_on"] == "east"
+    assert record["party"] == "west"
+    probabilities = record["probabilities"]
+    assert isinstance(probabilities, dict)
+    assert probabilities["east"] < 0.05
+    candidates = dict(record["launch_candidates"])  # type: ignore[arg-type]
+    assert len(candidates) == 2  # the east gun is still a candidate, with a small weight
+    annotated = annotate_roles(events, [AGREEMENT])
+    west_gun = next(e for e in annotated if e.members == events[0].members)
+    assert record["launch_event_id"] == west_gun.id
+
+
+def test_a_launch_on_the_side_its_round_landed_on_is_not_enough() -> None:
+    # the only gun heard is on the side the round landed on: it fits range and time,
+    # but fire is aimed across the line, so the round more likely came from a gun
+    # nobody heard: undetermined, never the landing side's opponent by default
+    launch = _event("launch", 9_000.0)
+    lon, lat = FRAME.point_to_geo(2_000.0, 5_000.0)
+    impact = dataclasses.replace(_event("impact", 0.0, dt_s=40.0), lon=lon, lat=lat)
+    record = _judge([launch, impact])["impact"]
+    assert record["landed_on"] == "east"
+    assert record["party"] == UNDETERMINED
+    probabilities = record["probabilities"]
+    assert isinstance(probabilities, dict)
+    assert probabilities["west"] == 0.0
+    assert float(record["unseen_launch"]) > 0.1  # type: ignore[arg-type]
 
 
 def test_impact_alone_is_never_attributed() -> None:
@@ -117,8 +154,9 @@ def test_sides_use_the_agreement_version_in_force_at_each_event() -> None:
 
 def test_impact_takes_the_side_its_launch_had_when_it_fired() -> None:
     # launched 20 s before version 2 came into force, landed 40 s later under version 2
+    # (fired across the line: the impact is west of both versions' lines)
     launch = _event("launch", 3_000.0, dt_s=3600.0 - 20.0)
-    impact = _event("impact", 12_000.0, dt_s=3600.0 + 20.0)
+    impact = _event("impact", -6_000.0, dt_s=3600.0 + 20.0)
     judged = {a["kind"]: a for a in _attributions([launch, impact], [AGREEMENT, V2])}
     assert judged["impact"]["basis"] == FIT_BASIS
     assert (judged["impact"]["party"], judged["impact"]["agreement_versions"]) == (

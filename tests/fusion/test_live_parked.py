@@ -20,6 +20,7 @@ from shapely.geometry import LineString
 
 from truceline.agreement import agreement_from_dict, demo_agreement_dict
 from truceline.agreement.demo import write_demo_agreement
+from truceline.agreement.escalation import observations
 from truceline.agreement.patterns import is_pattern_finding, judge_patterns, with_patterns
 from truceline.fusion import FusionConfig, fuse
 from truceline.ingest.pipeline import commit_records
@@ -97,13 +98,24 @@ def test_parked_weapons_grow_as_patches_and_end_as_batch(tmp_path: Path) -> None
             # the weapon's withdrawal finding and the party's pattern, each one version more
             assert {v.record is None and v.patch is not None for v in changed} == {True}
             assert len(changed) == 2
-            for version in changed:
-                assert version.evidence_added == (obs.id,)
-                # the patch names the one new sighting, not the evidence gathered so far
-                assert version.patch is not None
-                assert version.patch["ids"]["evidence"] == {"added": [obs.id], "removed": []}
+            pattern_ids = {f.id for f in engine.findings if is_pattern_finding(f)}
+            (member,) = [v for v in changed if v.finding_id not in pattern_ids]
+            (pattern,) = [v for v in changed if v.finding_id in pattern_ids]
+            assert member.evidence_added == (obs.id,) and member.evidence_removed == ()
+            # the patch names the one new sighting, not the evidence gathered so far
+            assert member.patch is not None
+            assert member.patch["ids"]["evidence"] == {"added": [obs.id], "removed": []}
+            # the pattern's evidence is its member findings: the old member is replaced
+            assert pattern.evidence_added == (member.finding_id,)
+            assert pattern.evidence_removed == (member.previous_id,)
+            assert pattern.patch is not None
+            assert pattern.patch["ids"]["evidence"] == {
+                "added": [member.finding_id],
+                "removed": [member.previous_id],
+            }
         (grown,) = [f for f in engine.findings if is_pattern_finding(f)]
-        assert len(grown.evidence) == len(sightings)
+        by_id = {f.id: f for f in engine.findings}
+        assert observations(grown, by_id) == {obs.id for obs in sightings}
         # every version's full record comes back from the log, each proven by its id
         rebuilt = rebuild_records(_logged_versions(workspace))
         for finding in workspace.store.findings():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from truceline.ground.attribution import UNDETERMINED, OriginSide
-from truceline.ground.fired_from import fired_from
+from truceline.ground.fired_from import direction_log_ratio, fired_from
 
 PARTIES = ("west", "east")
 
@@ -59,3 +59,33 @@ def test_result_does_not_depend_on_candidate_order() -> None:
     forward = fired_from(llr, ["a", "b", "c"], origins, PARTIES, 0.9)
     backward = fired_from(llr[::-1].copy(), ["c", "b", "a"], origins, PARTIES, 0.9)
     assert forward == backward
+
+
+def test_direction_of_fire_favours_a_launch_across_the_line() -> None:
+    landed_east = {"west": 0.0, "east": 1.0}
+    across = direction_log_ratio(_origin("a", 1.0), landed_east, 0.01)
+    same = direction_log_ratio(_origin("b", 0.0), landed_east, 0.01)
+    # related: across with 0.99, same side with 0.01; unrelated: either side 1/2
+    assert across == pytest.approx(math.log(2 * 0.99))
+    assert same == pytest.approx(math.log(2 * 0.01))
+
+
+def test_direction_of_fire_says_nothing_when_a_side_is_unknown() -> None:
+    straddling = direction_log_ratio(_origin("a", 0.5), {"west": 0.0, "east": 1.0}, 0.01)
+    on_the_line = direction_log_ratio(_origin("a", 1.0), {"west": 0.5, "east": 0.5}, 0.01)
+    no_version = direction_log_ratio(None, {"west": 0.0, "east": 1.0}, 0.01)
+    assert straddling == pytest.approx(0.0)
+    assert on_the_line == pytest.approx(0.0)
+    assert no_version == 0.0
+
+
+def test_direction_of_fire_mixes_uncertain_sides() -> None:
+    # launch west with 0.8, impact east with 0.9: P(same side) = 0.8*0.1 + 0.2*0.9 = 0.26
+    got = direction_log_ratio(_origin("a", 0.8), {"west": 0.1, "east": 0.9}, 0.05)
+    assert got == pytest.approx(math.log(2 * (0.05 * 0.26 + 0.95 * 0.74)))
+
+
+def test_direction_of_fire_rejects_a_share_outside_the_unit_interval() -> None:
+    for share in (0.0, 1.0, -0.1):
+        with pytest.raises(ValueError, match="own_side_share"):
+            direction_log_ratio(_origin("a", 1.0), {"west": 1.0, "east": 0.0}, share)

@@ -268,6 +268,9 @@ def test_bad_events_and_config_raise() -> None:
         pair_trajectories([bad, bad], None)
     with pytest.raises(ValueError, match="side_threshold"):
         TrajectoryConfig(side_threshold=0.4)
+    for share in (0.0, 1.0):
+        with pytest.raises(ValueError, match="own_side_share"):
+            TrajectoryConfig(own_side_share=share)
 
 
 def _fields(e: Event) -> dict[str, Any]:

@@ -63,8 +63,8 @@ def test_matching_episodes_fit_as_well_as_single_rounds() -> None:
 
 def test_dense_launches_around_an_impact_weaken_each_fit() -> None:
     agreement = agreement_from_dict(
-        demo_agreement_dict(LineString([(30.2, 47.0), (30.2, 49.0)]))
-    )  # every launch below is west of this line
+        demo_agreement_dict(LineString([(30.05, 47.0), (30.05, 49.0)]))
+    )  # every launch below is west of this line, the impact (fired across it) east
     impact = _event("impact", 40.0, 40.0, 8.0)
     alone = [_event("launch", 0.0, 0.0, 0.0)]
     crowd = [*alone, *(_event("launch", 5.0 * k, 5.0 * k, -0.5 * k) for k in range(1, 4))]

@@ -5,8 +5,10 @@ highest escalation level (e.g. ``attack``), the run that produced it appends an
 ``escalation`` entry to the evidence log in the same batch as the run itself.
 The record names the level, the recipients the policy's ``notify`` lists for
 it, the agreement version, the finding (and a pattern's member findings), and
-its **evidence list**: every observation behind it with its sensor, modality,
-kind and time, its leaf index in the evidence log, the leaf hash, and the RFC
+its **evidence list**: every observation behind it (a pattern finding's
+evidence is its member findings, so its list is every observation behind any
+member) with its sensor, modality, kind and time, its leaf index in the
+evidence log, the leaf hash, and the RFC
 9162 audit path proving inclusion in the tree the run read (``tree_size``,
 ``root_hash``, a size for which the log holds a signed tree head). A guarantor
 holding only the record and that tree head can check every item with
@@ -42,6 +44,7 @@ __all__ = [
     "escalation_entries",
     "escalation_key",
     "escalations",
+    "observations",
     "top_level_findings",
 ]
 
@@ -254,11 +257,56 @@ def top_level_findings(
     return top
 
 
+def _members(finding: Finding, by_id: Mapping[str, Finding]) -> list[Finding]:
+    """A pattern finding's member findings (none for a finding about one event).
+
+    Raises
+    ------
+    EscalationError
+        If a member is not among the run's findings (its evidence is unknown).
+    """
+    if not is_pattern_finding(finding):
+        return []
+    members = []
+    for member_id in finding.attributes[PATTERN_KEY]["members"]:
+        member = by_id.get(str(member_id))
+        if member is None:
+            raise EscalationError(
+                f"pattern finding {finding.id[:12]}…: member finding {str(member_id)[:12]}… "
+                "is not among the run's findings"
+            )
+        members.append(member)
+    return members
+
+
+def observations(finding: Finding, by_id: Mapping[str, Finding]) -> frozenset[str]:
+    """Ids of every observation behind ``finding``.
+
+    A finding about one event lists its observations in ``evidence``; a pattern
+    finding's ``evidence`` is its member findings, and its observations are the
+    union of theirs (looked up in ``by_id``, the run's findings by id).
+
+    Raises
+    ------
+    EscalationError
+        If a pattern's member is not in ``by_id``.
+    """
+    if not is_pattern_finding(finding):
+        return frozenset(finding.evidence)
+    behind: set[str] = set()
+    for member in _members(finding, by_id):
+        behind.update(member.evidence)
+    return frozenset(behind)
+
+
 def _evidence(
-    finding: Finding, refs: Mapping[str, tuple[int, Any]], proofs: TreeProofs
+    finding: Finding,
+    wanted: Iterable[str],
+    refs: Mapping[str, tuple[int, Any]],
+    proofs: TreeProofs,
 ) -> tuple[EvidenceItem, ...]:
     items = []
-    for observation_id in sorted(set(finding.evidence)):
+    for observation_id in sorted(set(wanted)):
         ref = refs.get(observation_id)
         if ref is None or ref[0] >= proofs.size:
             raise EscalationError(
@@ -315,15 +363,15 @@ def build_escalations(
     """
     policies = _policies(store.agreements(before_seq=proofs.size))
     by_id = {finding.id: finding for finding in findings}
-    wanted = {obs for finding in escalated for obs in finding.evidence}
+    behind = {finding.id: observations(finding, by_id) for finding in escalated}
+    wanted: set[str] = set()
+    for ids in behind.values():
+        wanted.update(ids)
     refs = store.observation_refs(wanted)
     records = []
     for finding in sorted(escalated, key=lambda f: (f.time, f.id)):
         body = policies[finding.agreement_id]
-        members: tuple[Mapping[str, Any], ...] = ()
-        if is_pattern_finding(finding):
-            member_ids = finding.attributes[PATTERN_KEY]["members"]
-            members = tuple(_summary(by_id[m]) for m in member_ids if m in by_id)
+        members = tuple(_summary(member) for member in _members(finding, by_id))
         records.append(
             EscalationRecord(
                 level=finding.escalation_level,
@@ -333,7 +381,7 @@ def build_escalations(
                 agreement_version_id=finding.agreement_id,
                 finding=_summary(finding),
                 members=members,
-                evidence=_evidence(finding, refs, proofs),
+                evidence=_evidence(finding, behind[finding.id], refs, proofs),
                 tree_size=proofs.size,
                 root_hash=root_hash,
                 run_id=run_id,

@@ -25,6 +25,14 @@ lists its member findings and events, has the pattern's severity, the level
 the escalation policy gives it (``when.rules`` names pattern ids like rule ids)
 and a deterministic id: the same findings give the same pattern finding.
 
+A pattern finding's ``evidence`` is the ids of its member **findings**, not a
+copy of their observations: each member carries its own evidence, and the
+observations behind a pattern are the union of its members' (an escalation
+record lists them all, each with its audit path; see
+:mod:`truceline.agreement.escalation`). A copy would make a week-long pattern
+of a few hundred findings a record of tens of thousands of observation ids,
+re-hashed and re-written whenever one member gains a sighting.
+
 Its place is the mean of its members' positions and their spread, computed in
 an azimuthal-equidistant frame centred on the whole degree nearest the
 members' middle (:data:`PLACE_FRAME_STEP_DEG`): a frame per exact middle would
@@ -380,7 +388,7 @@ def _finding(
         escalation_level=policy_level(
             agreement, pattern.id, pattern.severity, confidence, n_sources
         ),
-        evidence=tuple(sorted(set().union(*(f.evidence for f in members)))),
+        evidence=tuple(member_ids),  # each member finding carries its own observations
         explanation=_explain(agreement, pattern, len(items), start, end, sector, party, confidence),
         attributes={
             "agreement": agreement.id,

@@ -5,6 +5,15 @@ rules is still one violation). Found violations are matched one-to-one to true
 violations by an optimal assignment (Hungarian algorithm, minimising distance)
 among pairs of the same category that pass distance and time gates; unmatched
 found violations are false positives, unmatched true ones are misses.
+
+Within the fire category a found launch may stand for a true impact and the
+other way round (a poorly classified event is still the violation), but a pair
+of the same *role* — where a round left from, or where it landed — is preferred:
+a pair of different roles costs ``MatchGates.role_mismatch_m`` more. Without
+that, counter-battery fire (shells landing where a battery fired minutes
+before) crosses launches with impacts in the assignment at equal cost, and the
+attribution of a launch ("who fired from here") is compared with the truth of
+an impact ("who fired at here").
 """
 
 from __future__ import annotations
@@ -43,6 +52,11 @@ def category(kind: str) -> str:
     return _CATEGORIES.get(kind, kind)
 
 
+def _role(kind: str) -> str:
+    """Where a firing event is: ``launch`` (where it left from) or where it landed."""
+    return "launch" if kind == "launch" else "landing"
+
+
 @dataclass(frozen=True, slots=True)
 class MatchGates:
     """Largest separation at which a finding can match a true violation.
@@ -55,16 +69,25 @@ class MatchGates:
         For equipment sightings (static; time is not compared), metres.
     other_distance_m
         For every other category, metres.
+    role_mismatch_m
+        Added cost, metres, of matching a launch with an impact (or an explosion)
+        rather than with its own role; at least ``fire_distance_m`` makes every
+        same-role pair within the gates cheaper than any crossed one.
     """
 
     fire_distance_m: float = 3_000.0
     fire_window_s: float = 1_800.0
     equipment_distance_m: float = 1_000.0
     other_distance_m: float = 2_000.0
+    role_mismatch_m: float = 3_000.0
 
 
 def _feasible(truth: Mapping[str, Any], found: Mapping[str, Any], gates: MatchGates) -> float:
-    """Distance in metres when the pair may match, else infinity."""
+    """Matching cost (metres) when the pair may match, else infinity.
+
+    The cost is the distance, plus ``gates.role_mismatch_m`` for a firing pair
+    of different roles.
+    """
     cat = category(str(truth["kind"]))
     if cat != category(str(found["kind"])):
         return float("inf")
@@ -78,6 +101,8 @@ def _feasible(truth: Mapping[str, Any], found: Mapping[str, Any], gates: MatchGa
         gap = max(start - t, t - end, 0.0)
         if gap > gates.fire_window_s or distance > gates.fire_distance_m:
             return float("inf")
+        if _role(str(truth["kind"])) != _role(str(found["kind"])):
+            return distance + gates.role_mismatch_m
     elif cat == "equipment":
         if distance > gates.equipment_distance_m:
             return float("inf")
@@ -153,7 +178,15 @@ def score_findings(
         pairs = [
             (int(r), int(c)) for r, c in zip(rows, cols, strict=True) if np.isfinite(cost[r, c])
         ]
-    errors = sorted(float(cost[r, c]) for r, c in pairs)
+    errors = sorted(
+        geodesic_distance_m(
+            float(true_events[r]["lon"]),
+            float(true_events[r]["lat"]),
+            float(found[c]["lon"]),
+            float(found[c]["lat"]),
+        )
+        for r, c in pairs
+    )
     matched_true = {r for r, _ in pairs}
     matched_found = {c for _, c in pairs}
     true_escalations = [i for i, e in enumerate(true_events) if e.get("escalate")]

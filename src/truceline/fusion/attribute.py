@@ -129,9 +129,11 @@ def _impact_attribution(
         "agreement_versions": list(origin.get("agreement_versions", ())),
         "landed_on": role.get("landed_on"),
     }
-    if role["paired_with"]:
-        partner = by_fusion_id.get(role["paired_with"][0])
-        record["launch_event_id"] = partner.id if partner is not None else role["paired_with"][0]
+    # the likeliest launch (not necessarily the assignment's pick: the direction of
+    # fire weighs the posterior only), so the record names the launch behind its party
+    likeliest = str(origin["launches"][0][0])
+    partner = by_fusion_id.get(likeliest)
+    record["launch_event_id"] = partner.id if partner is not None else likeliest
     if origin["side"] == UNDETERMINED:
         record["flag"] = (
             "launches on different sides, or none heard, fit its trajectory: "

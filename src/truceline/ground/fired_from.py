@@ -23,6 +23,14 @@ party's side})`; the unseen share, and launches before any agreement version
 was in force, count for no party — an impact is never attributed from where it
 landed. The party is decided only if its probability reaches the threshold.
 
+Each :math:`\\Lambda_j` is the kinematic ratio (range and time of flight,
+:mod:`truceline.ground.flight`) times the **direction of fire** ratio
+(:func:`direction_log_ratio`): a round is fired across the contact line, so a
+launch on the side the impact landed on is an unlikely origin. Where the round
+landed only ever lowers or raises the weight of a *located* launch; it never
+names a party by itself, and the party's share of a launch is that launch's
+own side probability, not re-estimated from the landing point.
+
 Each candidate weighs only its own likelihood, not whether another impact
 claims the same launch: a launch may feed several impacts, and ignoring the
 competition can only spread the posterior (more "undetermined"), never
@@ -40,7 +48,7 @@ import numpy.typing as npt
 
 from truceline.ground.attribution import UNDETERMINED, OriginSide, decide_side
 
-__all__ = ["FiredFrom", "fired_from"]
+__all__ = ["FiredFrom", "direction_log_ratio", "fired_from"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +93,59 @@ class FiredFrom:
         }
 
 
+def direction_log_ratio(
+    origin: OriginSide | None, landed: Mapping[str, float], own_side_share: float
+) -> float:
+    """Log likelihood ratio of where a round landed, given it came from this launch.
+
+    Under "the round came from this launch" it lands on the firing party's own
+    side with probability ``own_side_share`` (short rounds, gross aiming errors)
+    and on another party's side otherwise; under "the launch is unrelated to the
+    impact" the landing side tells nothing about the launch's side (each of the
+    *n* parties' sides equally likely, ``1 / n``). With both sides uncertain,
+
+    .. math::
+
+        \\log \\Big( n \\sum_{a, b} p_a\\, s_b\\, L(a, b) \\Big), \\qquad
+        L(a, b) = q \\text{ if } a = b, \\; \\frac{1 - q}{n - 1} \\text{ otherwise},
+
+    where :math:`p_a` is the launch's side probabilities, :math:`s_b` the
+    impact's and :math:`q` = ``own_side_share`` (each normalised over the
+    parties; probability on the line itself counts for none). Two parties and
+    ``q = 0.01`` give about ``+0.68`` (×1.98) across the line and ``-3.9``
+    (×0.02) on the same side.
+
+    Parameters
+    ----------
+    origin
+        The launch's origin side; ``None`` (no agreement in force when it fired)
+        gives 0 (no evidence).
+    landed
+        Party -> probability that the impact point lies on its side.
+    own_side_share
+        Probability, in (0, 1), that a round lands on its own party's side.
+
+    Returns
+    -------
+    float
+        Natural-log ratio; 0 when either side is unknown or only one party is
+        shared by the two versions.
+    """
+    if not 0.0 < own_side_share < 1.0:
+        raise ValueError(f"own_side_share must be in (0, 1), got {own_side_share}")
+    if origin is None:
+        return 0.0
+    launch = {party: p for party, p in origin.probabilities if party in landed}
+    n = len(launch)
+    launch_total = sum(launch.values())
+    landed_total = sum(landed[party] for party in launch)
+    if n < 2 or launch_total <= 0.0 or landed_total <= 0.0:
+        return 0.0
+    same = sum(launch[party] * landed[party] for party in launch) / (launch_total * landed_total)
+    ratio = n * (own_side_share * same + (1.0 - own_side_share) / (n - 1) * (1.0 - same))
+    return float(np.log(ratio))
+
+
 def fired_from(
     log_likelihood_ratios: npt.NDArray[np.float64],
     launch_ids: Sequence[str],
@@ -98,7 +159,8 @@ def fired_from(
     ----------
     log_likelihood_ratios
         Natural-log likelihood ratio of each gated candidate launch (shape
-        ``(n,)``), against the chance density of an unrelated pair.
+        ``(n,)``), against the chance density of an unrelated pair (with the
+        direction of fire, :func:`direction_log_ratio`, already added).
     launch_ids
         The candidates' event ids, in the same order.
     origins

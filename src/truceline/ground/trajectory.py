@@ -23,7 +23,10 @@ Roles and sides come from :mod:`truceline.ground.attribution`: an event's role
 combines its acoustic kind scores with being paired; a launch (paired or not)
 gets an origin side from its location ellipse; an impact only "landed on" a side,
 and who fired at it is the posterior over every launch that passes its gate
-(:mod:`truceline.ground.fired_from`), not the side of the one the assignment picked.
+(:mod:`truceline.ground.fired_from`), not the side of the one the assignment picked,
+each launch weighed by its flight physics and by the direction of fire (a round is
+fired across the contact line, so a launch on the side the impact landed on is an
+unlikely origin).
 Sides are taken against the agreement version in force at each event's time.
 """
 
@@ -50,8 +53,9 @@ from truceline.ground.attribution import (
     is_launch_candidate,
     landed_side,
     origin_side,
+    side_probabilities,
 )
-from truceline.ground.fired_from import fired_from
+from truceline.ground.fired_from import direction_log_ratio, fired_from
 from truceline.ground.flight import (
     WEAPON_FAMILIES,
     WeaponFamily,
@@ -117,6 +121,12 @@ class TrajectoryConfig:
         Neighbourhood (metres of range, seconds of time of flight) in which the
         density of launches unrelated to an impact is estimated, for the
         posterior over who fired at it (:func:`_clutter_log_ratio`).
+    own_side_share
+        Probability, in (0, 1), that a round lands on its firing party's own
+        side of the contact line (short rounds, gross errors): weighs each
+        candidate launch by the direction of fire
+        (:func:`~truceline.ground.fired_from.direction_log_ratio`). A prior
+        about how fire is aimed, not fitted to any scenario.
     """
 
     families: tuple[WeaponFamily, ...] = WEAPON_FAMILIES
@@ -131,6 +141,7 @@ class TrajectoryConfig:
     seed: int = 0
     clutter_range_m: float = 30_000.0
     clutter_window_s: float = 300.0
+    own_side_share: float = 0.01
 
     def __post_init__(self) -> None:
         if not self.families:
@@ -143,6 +154,8 @@ class TrajectoryConfig:
             raise ValueError("pairing_odds must be >= 1 and kind_doubt in [0, 1)")
         if self.clutter_range_m <= 0.0 or self.clutter_window_s <= 0.0:
             raise ValueError("clutter_range_m and clutter_window_s must be positive")
+        if not 0.0 < self.own_side_share < 1.0:
+            raise ValueError("own_side_share must be in (0, 1)")
         if not 0.5 < self.side_threshold <= 1.0 or self.side_samples < 1:
             raise ValueError("side_threshold must be in (0.5, 1] and side_samples >= 1")
 
@@ -493,10 +506,24 @@ def pair_trajectories(
             continue
         rows = np.flatnonzero(gated[:, column])
         candidates = [launch_ids[row] for row in rows.tolist()]
+        landed_probabilities = side_probabilities(
+            keyed[iid],
+            judged_under,
+            event_id=iid,
+            n_samples=sides.n_samples,
+            seed=sides.seed,
+        )
+        direction = np.array(
+            [
+                direction_log_ratio(origin_of(lid), landed_probabilities, config.own_side_share)
+                for lid in candidates
+            ],
+            dtype=float,
+        )
         roles[iid] = replace(
             roles[iid],
             fired_from=fired_from(
-                llr[rows, column] - clutter[column],
+                llr[rows, column] - clutter[column] + direction,
                 candidates,
                 {lid: origin_of(lid) for lid in candidates},
                 judged_under.parties,
