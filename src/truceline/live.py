@@ -33,6 +33,7 @@ findings in the store. ``truceline run --follow`` drives it
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -291,7 +292,13 @@ class LiveEngine:
         update = self._load(observations)
         self.log_size = size
         update.elapsed_s = time.perf_counter() - start
-        return self._finish(update, started=True, previous=previous)
+        finished = self._finish(update, started=True, previous=previous)
+        # The loaded state lives as long as the engine: keep it out of the cyclic
+        # collector's full passes, which otherwise walk its millions of objects
+        # (seconds, at whichever arrival triggers one). Reference counting still
+        # frees what is dropped later; only cycles among these objects would stay.
+        gc.freeze()
+        return finished
 
     def poll(self) -> Update:
         """Apply the log entries appended since the last call (with a workspace)."""

@@ -196,3 +196,20 @@ def test_gaps_are_stated_per_coverage_target_and_for_the_last_day(
     assert "Observed for <code>heavy_weapon</code>" in page
     assert "Observed for <code>thermal_anomaly</code>" in page
     assert "(last 24 h)" in page
+
+
+def test_a_pattern_finding_lists_its_member_findings(
+    tmp_path: Path, report_input: ReportInput
+) -> None:
+    from truceline.agreement.patterns import PATTERN_KEY
+
+    pattern = make_finding(
+        rule_id="barrage",
+        evidence=("f" * 64, "g" * 64),
+        attributes={PATTERN_KEY: {"members": ["f" * 64, "g" * 64]}},
+    )
+    single = make_finding()
+    data = with_findings(report_input, [pattern, single])
+    page = write_report(tmp_path, data).html.read_text(encoding="utf-8")
+    assert "Explanation and 2 member findings" in page
+    assert "Explanation and 3 evidence records" in page

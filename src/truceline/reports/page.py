@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from truceline._version import __version__
+from truceline.agreement.patterns import is_pattern_finding
 from truceline.model.coverage import Coverage
 from truceline.model.finding import Finding
 from truceline.model.ids import canonical_json
@@ -345,7 +346,8 @@ def _finding_rows(finding: Finding, scale: EscalationScale) -> list[str]:
     evidence = "".join(f"<li><code>{_e(item)}</code></li>" for item in finding.evidence)
     detail = (
         f'<tr class="detail"><td colspan="{len(cells)}"><details>'
-        f"<summary>Explanation and {_plural(len(finding.evidence), 'evidence record')}</summary>"
+        f"<summary>Explanation and {_plural(len(finding.evidence), _evidence_noun(finding))}"
+        "</summary>"
         f"<p>Finding <code>{_e(finding.id)}</code>, event <code>{_e(finding.event_id)}</code>, "
         f"at {finding.lat:.5f}° N {finding.lon:.5f}° E ± {_e(fmt_m(ellipse.semi_major_m))} "
         f"(95%), time ± {finding.time_sigma_s:g} s.</p>"
@@ -419,6 +421,11 @@ def _e(value: object) -> str:
 
 def _num(value: object) -> str:
     return f'<span class="n">{_e(value)}</span>'
+
+
+def _evidence_noun(finding: Finding) -> str:
+    """What a finding's evidence list holds: observations, or a pattern's member findings."""
+    return "member finding" if is_pattern_finding(finding) else "evidence record"
 
 
 def _plural(count: int, noun: str) -> str:
