@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from agreement.run_testkit import build_home
 from truceline.cli import app
 from truceline.fusion.reliability_file import load_reliability_file
 from truceline.review import add_review
@@ -20,17 +18,10 @@ runner = CliRunner()
 WHEN = datetime(2026, 11, 3, 9, 30, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home, _ = build_home(tmp_path_factory.mktemp("cli-reliability"))
-    return home
-
-
 @pytest.fixture()
-def home(built: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "home"
-    shutil.copytree(built, copy)
-    return copy
+def home(run_home: Path) -> Path:
+    """A private copy of the shared one-run home (tests/conftest.py)."""
+    return run_home
 
 
 def _dismiss_one(home: Path) -> str:

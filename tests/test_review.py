@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from agreement.run_testkit import build_home
 from truceline.cli import app
 from truceline.evidence.verify import verify_log
 from truceline.review import (
@@ -28,17 +26,10 @@ runner = CliRunner()
 WHEN = datetime(2026, 11, 3, 9, 30, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home, _ = build_home(tmp_path_factory.mktemp("review"))
-    return home
-
-
 @pytest.fixture()
-def home(built: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "home"
-    shutil.copytree(built, copy)
-    return copy
+def home(run_home: Path) -> Path:
+    """A private copy of the shared one-run home (tests/conftest.py)."""
+    return run_home
 
 
 def test_a_review_is_a_log_entry_and_the_finding_is_unchanged(home: Path) -> None:

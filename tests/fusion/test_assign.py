@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from fusion.fusion_testkit import point_at
 from truceline.fusion import FusionConfig, fuse
 from truceline.fusion.assign import assign_rows, delay_log_ratio
 from truceline.fusion.baseline import fuse as baseline_fuse
 from truceline.fusion.items import Item
-from truceline.model import FootprintLocation, LocalFrame, Observation, PointLocation, Sensor
+from truceline.model import FootprintLocation, LocalFrame, Observation, Sensor
 
 T0 = datetime(2026, 11, 2, 6, tzinfo=UTC)
 FRAME = LocalFrame(37.5, 48.0)
@@ -27,11 +28,7 @@ def _point(
     t: datetime,
     **attrs: object,
 ) -> Observation:
-    lon, lat = FRAME.point_to_geo(east_m, north_m)
-    return Observation(
-        sensor, modality, kind, t, PointLocation.isotropic(lon, lat, sigma_m),
-        attributes={"confidence": 0.9, **attrs},
-    )  # fmt: skip
+    return point_at(FRAME, sensor, modality, kind, east_m, north_m, sigma_m, t, **attrs)
 
 
 def _members(result_events: list, ids: set[str]) -> list[set[str]]:

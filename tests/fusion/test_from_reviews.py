@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from agreement.run_testkit import build_home
 from truceline.fusion.config import FusionConfig
 from truceline.fusion.from_reviews import NoReviewsError, estimate_from_reviews
 from truceline.review import add_review
@@ -18,17 +16,10 @@ from truceline.workspace import Workspace
 WHEN = datetime(2026, 11, 3, 9, 30, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home, _ = build_home(tmp_path_factory.mktemp("from-reviews"))
-    return home
-
-
 @pytest.fixture()
-def home(built: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "home"
-    shutil.copytree(built, copy)
-    return copy
+def home(run_home: Path) -> Path:
+    """A private copy of the shared one-run home (tests/conftest.py)."""
+    return run_home
 
 
 def _sensors_of(workspace: Workspace, finding_id: str) -> set[str]:

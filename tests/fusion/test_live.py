@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString
 
+from fusion.fusion_testkit import point_at
 from truceline.agreement import Agreement, agreement_from_dict, demo_agreement_dict
 from truceline.agreement.demo import write_demo_agreement
 from truceline.agreement.patterns import with_patterns
@@ -30,7 +31,6 @@ from truceline.model import (
     FootprintLocation,
     LocalFrame,
     Observation,
-    PointLocation,
     Sensor,
 )
 from truceline.model.finding import Finding
@@ -62,11 +62,7 @@ def _point(
     t: datetime,
     **attrs: object,
 ) -> Observation:
-    lon, lat = FRAME.point_to_geo(east_m, north_m)
-    return Observation(
-        sensor, modality, kind, t, PointLocation.isotropic(lon, lat, sigma_m),
-        attributes={"confidence": 0.9, **attrs},
-    )  # fmt: skip
+    return point_at(FRAME, sensor, modality, kind, east_m, north_m, sigma_m, t, **attrs)
 
 
 def _bearings(east_m: float, north_m: float, t: datetime, kind: str) -> list[Observation]:
