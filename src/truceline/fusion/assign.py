@@ -71,7 +71,7 @@ object at most once — two hot spots of one overpass are two fires, two
 sightings of one drone pass are two vehicles — except that an explosive
 episode of ``n`` rounds may show ``n`` craters or hot spots (``n`` counted
 as the most detections one sensor made of the episode when that exceeds its
-located rounds: :func:`truceline.fusion.engine.rounds_heard`). All observations
+located rounds: :func:`truceline.fusion.episodes.rounds_heard`). All observations
 of a scan are therefore assigned **jointly**: rows are the scan's observations,
 columns are ``capacity`` copies of every candidate event or track plus one
 "new event / clutter" column per row (cost 0), the cost of a pair is
