@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 
@@ -18,17 +19,8 @@ T0 = datetime(2026, 11, 2, 6, tzinfo=UTC)
 FRAME = LocalFrame(37.5, 48.0)
 
 
-def _point(
-    sensor: str,
-    modality: str,
-    kind: str,
-    east_m: float,
-    north_m: float,
-    sigma_m: float,
-    t: datetime,
-    **attrs: object,
-) -> Observation:
-    return point_at(FRAME, sensor, modality, kind, east_m, north_m, sigma_m, t, **attrs)
+#: A point observation in this module's frame (``fusion_testkit.point_at``).
+_point = partial(point_at, FRAME)
 
 
 def _members(result_events: list, ids: set[str]) -> list[set[str]]:

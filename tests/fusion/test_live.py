@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -52,17 +53,8 @@ FRAME = LocalFrame(38.0, 48.2)
 C = FusionConfig().sound_speed_mps
 
 
-def _point(
-    sensor: str,
-    modality: str,
-    kind: str,
-    east_m: float,
-    north_m: float,
-    sigma_m: float,
-    t: datetime,
-    **attrs: object,
-) -> Observation:
-    return point_at(FRAME, sensor, modality, kind, east_m, north_m, sigma_m, t, **attrs)
+#: A point observation in this module's frame (``fusion_testkit.point_at``).
+_point = partial(point_at, FRAME)
 
 
 def _bearings(east_m: float, north_m: float, t: datetime, kind: str) -> list[Observation]:

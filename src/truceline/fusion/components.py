@@ -175,14 +175,7 @@ def box_pairs(a: FloatArray, b: FloatArray | None = None) -> IntArray:
     keep = i < j if same else np.ones(len(i), dtype=bool)
     i, j = i[keep], j[keep]
     ba, bb = a[i], b_boxes[j]
-    hit = (
-        (ba[:, 0] <= bb[:, 1])
-        & (bb[:, 0] <= ba[:, 1])
-        & (ba[:, 2] <= bb[:, 3])
-        & (bb[:, 2] <= ba[:, 3])
-        & (ba[:, 4] <= bb[:, 5])
-        & (bb[:, 4] <= ba[:, 5])
-    )
+    hit = _overlap(ba, bb)
     i, j = i[hit], j[hit]
     if len(i) == 0:
         return np.zeros((0, 2), dtype=np.int64)
@@ -233,25 +226,19 @@ def _intersecting(a: FloatArray, p: IntArray, q: IntArray, owner: IntArray) -> I
     keep = i < j
     i, j = i[keep], j[keep]
     ba, bb = a[i], a[j]
-    hit = (
-        (ba[:, 0] <= bb[:, 1])
-        & (bb[:, 0] <= ba[:, 1])
-        & (ba[:, 2] <= bb[:, 3])
-        & (bb[:, 2] <= ba[:, 3])
-        & (ba[:, 4] <= bb[:, 5])
-        & (bb[:, 4] <= ba[:, 5])
-    )
+    hit = _overlap(ba, bb)
     return np.column_stack([i[hit], j[hit]]).astype(np.int64)
 
 
-def _meets(box: FloatArray, boxes: FloatArray) -> npt.NDArray[np.bool_]:
+def _overlap(ba: FloatArray, bb: FloatArray) -> npt.NDArray[np.bool_]:
+    """Whether boxes ``ba`` and ``bb`` intersect, element-wise (rows broadcast)."""
     return np.asarray(
-        (boxes[:, 0] <= box[1])
-        & (box[0] <= boxes[:, 1])
-        & (boxes[:, 2] <= box[3])
-        & (box[2] <= boxes[:, 3])
-        & (boxes[:, 4] <= box[5])
-        & (box[4] <= boxes[:, 5]),
+        (ba[..., 0] <= bb[..., 1])
+        & (bb[..., 0] <= ba[..., 1])
+        & (ba[..., 2] <= bb[..., 3])
+        & (bb[..., 2] <= ba[..., 3])
+        & (ba[..., 4] <= bb[..., 5])
+        & (bb[..., 4] <= ba[..., 5]),
         dtype=bool,
     )
 
@@ -285,7 +272,7 @@ def _clique_links(a: FloatArray, members: IntArray) -> IntArray:
         for y in range(x + 1, len(cliques)):
             by = a[cliques[y]]
             for m in cliques[x]:
-                hits = np.flatnonzero(_meets(a[m], by))
+                hits = np.flatnonzero(_overlap(a[m], by))
                 if len(hits):
                     other = cliques[y][int(hits[0])]
                     links.append((min(m, other), max(m, other)))
